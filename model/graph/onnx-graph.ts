@@ -1,0 +1,124 @@
+// A small ONNX graph builder over onnx-proto: named values, ops, constants, and weights written to an
+// external data file as they are added (one tensor in memory at a time).
+import fs from 'node:fs';
+import onnxProto, { type onnx as OnnxTypes } from 'onnx-proto';
+
+// onnx-proto is CommonJS: take the namespace off its default export.
+const { onnx } = onnxProto;
+
+export const OPSET = 17;
+const T_FLOAT = onnx.TensorProto.DataType.FLOAT;
+const T_INT64 = onnx.TensorProto.DataType.INT64;
+
+type Attr = number | number[] | string | { floats: number[] };
+
+export class OnnxGraph {
+  private readonly nodes: OnnxTypes.INodeProto[] = [];
+  private readonly initializers: OnnxTypes.ITensorProto[] = [];
+  private readonly inputs: OnnxTypes.IValueInfoProto[] = [];
+  private readonly outputs: OnnxTypes.IValueInfoProto[] = [];
+  private counter = 0;
+  private dataOffset = 0;
+  private readonly dataFd: number;
+
+  /** `dataPath` receives the weights; `dataName` is how the model file refers to it (relative). */
+  constructor(private readonly dataPath: string, private readonly dataName: string) {
+    this.dataFd = fs.openSync(dataPath, 'w');
+  }
+
+  input(name: string, elemType: 'float' | 'int64', dims: (number | string)[]): string {
+    this.inputs.push(valueInfo(name, elemType, dims));
+    return name;
+  }
+
+  output(name: string, elemType: 'float' | 'int64', dims: (number | string)[]): void {
+    this.outputs.push(valueInfo(name, elemType, dims));
+  }
+
+  /** Adds one node; returns its output names. */
+  opN(opType: string, inputs: string[], numOutputs: number, attrs: Record<string, Attr> = {}, outputNames?: string[]): string[] {
+    const id = this.counter++;
+    const outs = outputNames ?? Array.from({ length: numOutputs }, (_, i) => `${opType.toLowerCase()}_${id}_${i}`);
+    this.nodes.push({
+      opType,
+      name: `${opType}_${id}`,
+      input: inputs,
+      output: outs,
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
+    return outs;
+  }
+
+  op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, outputName?: string): string {
+    return this.opN(opType, inputs, 1, attrs, outputName ? [outputName] : undefined)[0];
+  }
+
+  /** A small constant kept inside the model file. */
+  constFloat(values: ArrayLike<number>, dims: number[]): string {
+    const name = `c${this.counter++}`;
+    this.initializers.push({ name, dataType: T_FLOAT, dims, floatData: Array.from(values) });
+    return name;
+  }
+
+  constInt64(values: number[], dims: number[] = [values.length]): string {
+    const name = `c${this.counter++}`;
+    this.initializers.push({ name, dataType: T_INT64, dims, int64Data: values });
+    return name;
+  }
+
+  /** A float weight written to the external data file (64-byte aligned). */
+  weight(name: string, data: Float32Array, dims: number[]): string {
+    const numel = dims.reduce((a, b) => a * b, 1);
+    if (numel !== data.length) throw new Error(`weight ${name}: ${data.length} values for dims [${dims}]`);
+    const pad = (64 - (this.dataOffset % 64)) % 64;
+    if (pad) fs.writeSync(this.dataFd, Buffer.alloc(pad));
+    this.dataOffset += pad;
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    fs.writeSync(this.dataFd, bytes);
+    this.initializers.push({
+      name,
+      dataType: T_FLOAT,
+      dims,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: this.dataName },
+        { key: 'offset', value: String(this.dataOffset) },
+        { key: 'length', value: String(data.byteLength) },
+      ],
+    });
+    this.dataOffset += data.byteLength;
+    return name;
+  }
+
+  /** Serialises the model and closes the data file. */
+  finish(graphName: string): Uint8Array {
+    fs.closeSync(this.dataFd);
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'sprig',
+      opsetImport: [{ domain: '', version: OPSET }],
+      graph: { name: graphName, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
+
+function valueInfo(name: string, elemType: 'float' | 'int64', dims: (number | string)[]): OnnxTypes.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: elemType === 'float' ? T_FLOAT : T_INT64,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+function attribute(name: string, v: Attr): OnnxTypes.IAttributeProto {
+  const A = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'string') return { name, type: A.STRING, s: new TextEncoder().encode(v) };
+  if (typeof v === 'number') return Number.isInteger(v) ? { name, type: A.INT, i: v } : { name, type: A.FLOAT, f: v };
+  if (Array.isArray(v)) return { name, type: A.INTS, ints: v };
+  return { name, type: A.FLOATS, floats: v.floats };
+}

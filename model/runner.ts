@@ -1,0 +1,132 @@
+// ModelRunner: a compiled checkpoint in an onnxruntime session, driven with explicit positions and an
+// explicit attention bias, writing the new tokens' K/V into a KvCache as pending rows.
+import { errors } from '../common/errors.ts';
+import type { Logger } from '../common/log.ts';
+import { loadCheckpoint, type Checkpoint } from './checkpoint.ts';
+import { compileCheckpoint } from './compile.ts';
+import type { ModelSpec } from './config.ts';
+import { KvCache } from './kv-cache.ts';
+import { createSession, floatTensor, int64Tensor, type Feeds, type OnnxSession } from './onnx-session.ts';
+
+/** Additive bias value for masked positions (finite, so no inf − inf NaNs in fused kernels). */
+export const MASKED = -1e30;
+
+export interface RunnerOptions {
+  threads?: number;
+  /** Rows a cache may hold beyond the context window, for a draft tree's pending nodes. */
+  maxTreeRows?: number;
+  /** Tokens per prefill forward. */
+  prefillChunk?: number;
+  log?: Logger;
+}
+
+export class ModelRunner {
+  readonly spec: ModelSpec;
+  readonly vocab: number;
+  readonly contextLength: number;
+  private readonly maxTreeRows: number;
+  private readonly prefillChunk: number;
+
+  private constructor(
+    readonly checkpoint: Checkpoint,
+    private readonly session: OnnxSession,
+    opts: RunnerOptions,
+    readonly compileInfo: { modelPath: string; cached: boolean; compileMs: number },
+  ) {
+    this.spec = checkpoint.spec;
+    this.vocab = checkpoint.spec.vocabSize;
+    this.contextLength = checkpoint.spec.contextLength;
+    this.maxTreeRows = opts.maxTreeRows ?? 256;
+    this.prefillChunk = opts.prefillChunk ?? 256;
+  }
+
+  static async load(modelDir: string, opts: RunnerOptions = {}): Promise<ModelRunner> {
+    const ckpt = loadCheckpoint(modelDir);
+    const compiled = compileCheckpoint(ckpt);
+    opts.log?.info({ model: ckpt.dir, graph: compiled.modelPath, cached: compiled.cached, compileMs: Math.round(compiled.compileMs) }, 'graph ready');
+    const session = await createSession(compiled.modelPath, { threads: opts.threads });
+    return new ModelRunner(ckpt, session, opts, compiled);
+  }
+
+  newCache(): KvCache {
+    const { numLayers, numKvHeads, headDim } = this.spec;
+    return new KvCache(numLayers, numKvHeads * headDim, this.contextLength + this.maxTreeRows);
+  }
+
+  /**
+   * One forward over n new tokens after the cache's committed prefix.
+   * tokens, positions: [n]; bias: [n, cache.length + n] additive (0 attend, MASKED otherwise);
+   * logitRows: which of the n rows get logits (default all). Returns logits [logitRows.length, vocab].
+   * The n new K/V rows become the cache's pending rows: commit() keeps the ones you want.
+   */
+  async forward(cache: KvCache, tokens: ArrayLike<number>, positions: ArrayLike<number>, bias: Float32Array, logitRows?: ArrayLike<number>): Promise<Float32Array> {
+    const n = tokens.length;
+    const past = cache.length;
+    const total = past + n;
+    if (n === 0) throw errors.internal('forward over zero tokens');
+    if (positions.length !== n) throw errors.internal(`forward: ${positions.length} positions for ${n} tokens`);
+    if (bias.length !== n * total) throw errors.internal(`forward: bias has ${bias.length} values, expected ${n}×${total}`);
+    for (let i = 0; i < n; i++) {
+      if (positions[i] >= this.contextLength) {
+        throw errors.contextOverflow(`position ${positions[i]} is past the context window of ${this.contextLength} tokens`);
+      }
+      if (tokens[i] < 0 || tokens[i] >= this.vocab) throw errors.invalidParam(`token id ${tokens[i]} is outside the vocabulary of ${this.vocab}`);
+    }
+    cache.reserve(n);
+    const { numLayers, numKvHeads, headDim } = this.spec;
+    const rows = logitRows ?? Array.from({ length: n }, (_, i) => i);
+    const feeds: Feeds = {
+      input_ids: int64Tensor(tokens, [1, n]),
+      position_ids: int64Tensor(positions, [1, n]),
+      attention_bias: floatTensor(bias, [1, 1, n, total]),
+      logits_rows: int64Tensor(rows, [rows.length]),
+    };
+    for (let l = 0; l < numLayers; l++) {
+      feeds[`past_key.${l}`] = floatTensor(cache.pastKeys(l), [past, numKvHeads, headDim]);
+      feeds[`past_value.${l}`] = floatTensor(cache.pastValues(l), [past, numKvHeads, headDim]);
+    }
+    const out = await this.session.run(feeds);
+    for (let l = 0; l < numLayers; l++) {
+      cache.writePending(l, out[`present_key.${l}`].data as Float32Array, out[`present_value.${l}`].data as Float32Array, n);
+    }
+    return out.logits.data as Float32Array;
+  }
+
+  /**
+   * Runs `tokens` causally after the committed prefix, in chunks, committing all of them.
+   * Returns the logits of the last token [vocab].
+   */
+  async prefill(cache: KvCache, tokens: ArrayLike<number>): Promise<Float32Array> {
+    if (tokens.length === 0) throw errors.internal('prefill over zero tokens');
+    this.checkFits(cache.length + tokens.length);
+    let logits: Float32Array | null = null;
+    for (let s = 0; s < tokens.length; s += this.prefillChunk) {
+      const e = Math.min(tokens.length, s + this.prefillChunk);
+      const chunk = Array.prototype.slice.call(tokens, s, e) as number[];
+      const n = chunk.length;
+      const positions = chunk.map((_, i) => cache.length + i);
+      logits = await this.forward(cache, chunk, positions, causalBias(n, cache.length), [n - 1]);
+      cache.commitAll();
+    }
+    return logits as Float32Array;
+  }
+
+  /** Throws a context-overflow error when `numTokens` would not fit the window. */
+  checkFits(numTokens: number): void {
+    if (numTokens > this.contextLength) {
+      throw errors.contextOverflow(`${numTokens} tokens do not fit the context window of ${this.contextLength} tokens`);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Causal additive bias for n new tokens after `past` committed ones. [n, past + n] */
+export function causalBias(n: number, past: number): Float32Array {
+  const total = past + n;
+  const bias = new Float32Array(n * total);
+  for (let i = 0; i < n; i++) bias.fill(MASKED, i * total + past + i + 1, (i + 1) * total);
+  return bias;
+}
