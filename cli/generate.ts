@@ -1,0 +1,69 @@
+// `sprig generate`: one completion from the command line; --json prints one JSON object as the last line.
+import type { Command } from 'commander';
+import { resolveModelPath } from '../model/default-model.ts';
+import { IncrementalDetokenizer } from '../model/detokenizer.ts';
+import { ModelRunner } from '../model/runner.ts';
+import { loadTokenizer } from '../model/tokenizer.ts';
+import { generate } from '../engine/generate.ts';
+import { floatArg, intArg } from './main.ts';
+
+interface GenerateFlags {
+  model?: string;
+  prompt: string;
+  maxTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed?: number;
+  json?: boolean;
+  threads: number;
+}
+
+export function registerGenerate(program: Command): void {
+  program
+    .command('generate')
+    .description('generate a completion for a prompt')
+    .option('--model <path>', 'Hugging Face checkpoint folder (default: the embedded default model)')
+    .requiredOption('--prompt <text>', 'prompt text')
+    .option('--max-tokens <n>', 'tokens to generate', intArg('--max-tokens', 1), 64)
+    .option('--temperature <t>', 'sampling temperature (0 = greedy)', floatArg('--temperature', 0, 2), 0)
+    .option('--top-k <k>', 'keep the k most likely tokens (0 = off)', intArg('--top-k', 0), 0)
+    .option('--top-p <p>', 'nucleus sampling mass (1 = off)', floatArg('--top-p', 0.000001, 1), 1)
+    .option('--seed <s>', 'random seed for reproducible sampling', intArg('--seed', 0))
+    .option('--threads <n>', 'onnxruntime intra-op threads (0 = auto)', intArg('--threads', 0), 1)
+    .option('--json', 'print one JSON object (last line of stdout) instead of streaming text')
+    .action(async (flags: GenerateFlags) => {
+      const dir = resolveModelPath(flags.model);
+      const runner = await ModelRunner.load(dir, { threads: flags.threads });
+      const tokenizer = await loadTokenizer(dir, runner.checkpoint.generationConfig);
+      const promptTokens = tokenizer.encode(flags.prompt);
+      const detok = new IncrementalDetokenizer(tokenizer);
+      const result = await generate(
+        runner,
+        {
+          promptTokens,
+          maxTokens: flags.maxTokens,
+          sampling: { temperature: flags.temperature, topK: flags.topK, topP: flags.topP, seed: flags.seed },
+          eosIds: tokenizer.eosIds.length ? tokenizer.eosIds : undefined,
+        },
+        flags.json ? undefined : (toks) => {
+          for (const t of toks) process.stdout.write(detok.push(t));
+        },
+      );
+      if (flags.json) {
+        const out = {
+          text: tokenizer.decode(result.tokens),
+          tokens: result.tokens,
+          prompt_tokens: promptTokens,
+          finish_reason: result.finishReason,
+          timings: result.timings,
+        };
+        process.stdout.write(`${JSON.stringify(out)}\n`);
+      } else {
+        process.stdout.write(`${detok.flush()}\n`);
+        const t = result.timings;
+        process.stderr.write(`[sprig] ${result.tokens.length} tokens, prefill ${t.prefill_ms.toFixed(1)} ms, decode ${t.decode_ms.toFixed(1)} ms, ${t.tokens_per_s.toFixed(1)} tokens/s, finish ${result.finishReason}\n`);
+      }
+      await runner.dispose();
+    });
+}

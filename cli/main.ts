@@ -1,0 +1,44 @@
+// `sprig` command line: generate, info, make-test-model, serve. Flags are validated here and fail loudly.
+import { Command, InvalidArgumentError } from 'commander';
+import { isSprigError } from '../common/errors.ts';
+import { registerGenerate } from './generate.ts';
+import { registerInfo } from './info.ts';
+import { registerMakeTestModel } from './make-test-model.ts';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('sprig')
+    .description('Sprig: a speculative-decoding LLM inference server')
+    .showHelpAfterError()
+    .exitOverride();
+  registerGenerate(program);
+  registerInfo(program);
+  registerMakeTestModel(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    const err = e as { code?: string; exitCode?: number };
+    if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
+      process.exitCode = err.exitCode ?? 1;
+      return;
+    }
+    process.stderr.write(`sprig: ${isSprigError(e) ? `${e.message} [${e.code}]` : (e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+/** commander parsers that reject bad numbers instead of passing NaN along. */
+export function intArg(name: string, min = -Infinity) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+export function floatArg(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    return n;
+  };
+}

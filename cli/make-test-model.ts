@@ -1,0 +1,43 @@
+// `sprig make-test-model`: a deterministic random-weight checkpoint for tests and benchmarks.
+import type { Command } from 'commander';
+import type { Arch } from '../model/config.ts';
+import { makeTestModel } from '../model/make-test-model.ts';
+import { intArg } from './main.ts';
+
+interface Flags {
+  arch: Arch;
+  out: string;
+  seed: number;
+  layers?: number;
+  hidden?: number;
+  heads?: number;
+  kvHeads?: number;
+  vocab?: number;
+  intermediate?: number;
+  context?: number;
+  dtype?: 'float32' | 'float16' | 'bfloat16';
+}
+
+export function registerMakeTestModel(program: Command): void {
+  program
+    .command('make-test-model')
+    .description('write a deterministic random-weight checkpoint (HF format, with tokenizer.json)')
+    .requiredOption('--arch <arch>', 'llama | qwen2 | gpt2')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--seed <n>', 'random seed', intArg('--seed', 0), 0)
+    .option('--layers <n>', 'transformer layers', intArg('--layers', 1))
+    .option('--hidden <n>', 'hidden size', intArg('--hidden', 2))
+    .option('--heads <n>', 'attention heads', intArg('--heads', 1))
+    .option('--kv-heads <n>', 'key/value heads (GQA)', intArg('--kv-heads', 1))
+    .option('--vocab <n>', 'vocabulary size', intArg('--vocab', 1))
+    .option('--intermediate <n>', 'MLP size', intArg('--intermediate', 1))
+    .option('--context <n>', 'context length', intArg('--context', 8))
+    .option('--dtype <dtype>', 'float32 | float16 | bfloat16', 'float32')
+    .action((f: Flags) => {
+      makeTestModel(f.out, {
+        arch: f.arch, seed: f.seed, layers: f.layers, hidden: f.hidden, heads: f.heads, kvHeads: f.kvHeads,
+        vocab: f.vocab, intermediate: f.intermediate, contextLength: f.context, dtype: f.dtype,
+      });
+      process.stdout.write(`wrote ${f.arch} test model to ${f.out}\n`);
+    });
+}
