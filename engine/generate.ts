@@ -2,10 +2,11 @@
 // the root (the last emitted token, not yet in the KV cache) and emits the next token(s).
 import { errors } from '../common/errors.ts';
 import type { ModelRunner } from '../model/runner.ts';
-import { causalBias } from '../model/runner.ts';
+import { createDrafters, parseDrafters } from '../drafters/registry.ts';
 import { Rng, randomSeed } from './rng.ts';
-import { sampleToken, type SamplingParams } from './sampling.ts';
-import type { SpeculationStats } from './stats.ts';
+import type { SamplingParams } from './sampling.ts';
+import { speculativeStep, type SpecState } from './speculative-step.ts';
+import { StatsRecorder, type SpeculationStats } from './stats.ts';
 import { StopChecker, type FinishReason } from './stopping.ts';
 
 export interface GenerateRequest {
@@ -39,6 +40,9 @@ export interface GenerateResult {
 /** Called with each batch of newly emitted tokens (already past stop checks). */
 export type OnTokens = (tokens: number[]) => void;
 
+/** Draft nodes per step when the request does not say. */
+export const DEFAULT_TREE_BUDGET = 32;
+
 export async function generate(runner: ModelRunner, req: GenerateRequest, onTokens?: OnTokens): Promise<GenerateResult> {
   const prompt = req.promptTokens;
   if (prompt.length === 0) throw errors.invalidParam('the prompt has no tokens', 'prompt');
@@ -46,35 +50,59 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
   if (prompt.length + req.maxTokens > runner.contextLength) {
     throw errors.contextOverflow(`prompt (${prompt.length} tokens) + max_tokens (${req.maxTokens}) = ${prompt.length + req.maxTokens} exceeds the context window of ${runner.contextLength} tokens`, 'max_tokens');
   }
-  const rng = new Rng(req.sampling.seed ?? randomSeed());
+  const budget = req.treeBudget === undefined || req.treeBudget === 'auto' ? DEFAULT_TREE_BUDGET : req.treeBudget;
+  if (!Number.isInteger(budget) || budget < 0 || budget > runner.maxTreeRows - 1) {
+    throw errors.invalidParam(`tree budget ${budget} must be an integer in [0, ${runner.maxTreeRows - 1}]`, 'tree_budget');
+  }
+  const names = parseDrafters(req.drafters);
+  const drafters = createDrafters(names, { modelKey: runner.compileInfo.modelPath, vocab: runner.vocab });
+  const ids = new Map(drafters.map((d) => [d.id, d.name]));
   const stop = new StopChecker(req.eosIds ?? runner.spec.eosTokenIds, req.stopSequences ?? [], req.maxTokens);
-  const scratch = new Float32Array(runner.vocab);
-  const cache = runner.newCache();
+  const state: SpecState = {
+    runner,
+    cache: runner.newCache(),
+    drafters,
+    context: [...prompt],
+    sampling: req.sampling,
+    rng: new Rng(req.sampling.seed ?? randomSeed()),
+    budget,
+    stats: new StatsRecorder(ids),
+    biasScratch: new Float32Array(0),
+  };
   const out: number[] = [];
 
-  const t0 = performance.now();
-  if (prompt.length > 1) await runner.prefill(cache, prompt.slice(0, -1));
-  const t1 = performance.now();
+  try {
+    for (const d of drafters) d.begin(prompt);
+    const t0 = performance.now();
+    // The last prompt token is the first step's root: its KV is computed by that step.
+    if (prompt.length > 1) await runner.prefill(state.cache, prompt.slice(0, -1));
+    const t1 = performance.now();
 
-  let root = prompt[prompt.length - 1];
-  let finish: FinishReason | null = null;
-  while (finish === null) {
-    if (req.signal?.aborted) {
-      finish = 'cancelled';
-      break;
+    let finish: FinishReason | null = null;
+    while (finish === null) {
+      if (req.signal?.aborted) {
+        finish = 'cancelled';
+        break;
+      }
+      const left = req.maxTokens - out.length;
+      const maxDepth = Math.min(left - 1, runner.contextLength - 1 - state.cache.length);
+      const emitted = await speculativeStep(state, maxDepth);
+      const before = out.length;
+      for (const tok of emitted) {
+        state.context.push(tok);
+        finish = stop.push(out, tok);
+        if (finish) break;
+      }
+      if (onTokens && out.length > before) onTokens(out.slice(before));
     }
-    const logits = await runner.forward(cache, [root], [cache.length], causalBias(1, cache.length));
-    cache.commitAll();
-    root = sampleToken(logits, 0, runner.vocab, req.sampling, rng, scratch);
-    const before = out.length;
-    finish = stop.push(out, root);
-    if (onTokens && out.length > before) onTokens(out.slice(before));
+    const decodeMs = performance.now() - t1;
+    return {
+      tokens: out,
+      finishReason: finish,
+      timings: { prefill_ms: t1 - t0, decode_ms: decodeMs, tokens_per_s: decodeMs > 0 ? (out.length * 1000) / decodeMs : 0 },
+      speculation: { ...state.stats.finish(), drafters: names.length ? names : ['none'] },
+    };
+  } finally {
+    for (const d of drafters) d.dispose();
   }
-  const t2 = performance.now();
-  const decodeMs = t2 - t1;
-  return {
-    tokens: out,
-    finishReason: finish,
-    timings: { prefill_ms: t1 - t0, decode_ms: decodeMs, tokens_per_s: decodeMs > 0 ? (out.length * 1000) / decodeMs : 0 },
-  };
 }

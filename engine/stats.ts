@@ -37,3 +37,59 @@ export function emptyStats(drafters: string[]): SpeculationStats {
     mean_tree_size: 0,
   };
 }
+
+/** Running counters behind SpeculationStats; finish() turns them into the reported record. */
+export class StatsRecorder {
+  private readonly stats: SpeculationStats;
+  private readonly draftedAtDepth: number[] = [];
+  private readonly acceptedAtDepth: number[] = [];
+  private treeNodes = 0;
+
+  constructor(private readonly drafterNames: Map<number, string>) {
+    this.stats = emptyStats([...drafterNames.values()]);
+  }
+
+  /**
+   * One verification step. depths/sources: the verified tree's arrays [numNodes];
+   * acceptedNodes: the accepted root-to-node path (root first).
+   */
+  step(depths: Int32Array, sources: Uint32Array, acceptedNodes: readonly number[], draftMs: number, verifyMs: number): void {
+    const s = this.stats;
+    const n = depths.length;
+    s.steps++;
+    s.drafted += n - 1;
+    s.accepted += acceptedNodes.length - 1;
+    s.draft_ms += draftMs;
+    s.verify_ms += verifyMs;
+    this.treeNodes += n - 1;
+    let maxDepth = 0;
+    for (let i = 1; i < n; i++) {
+      maxDepth = Math.max(maxDepth, depths[i]);
+      this.credit(sources[i], 'drafted');
+    }
+    for (let d = 1; d <= maxDepth; d++) this.draftedAtDepth[d - 1] = (this.draftedAtDepth[d - 1] ?? 0) + 1;
+    for (let j = 1; j < acceptedNodes.length; j++) {
+      const node = acceptedNodes[j];
+      this.acceptedAtDepth[depths[node] - 1] = (this.acceptedAtDepth[depths[node] - 1] ?? 0) + 1;
+      this.credit(sources[node], 'accepted');
+    }
+  }
+
+  addOther(ms: number): void {
+    this.stats.other_ms += ms;
+  }
+
+  private credit(mask: number, field: 'drafted' | 'accepted'): void {
+    for (const [id, name] of this.drafterNames) {
+      if (mask & (1 << id)) this.stats.per_drafter[name][field]++;
+    }
+  }
+
+  finish(): SpeculationStats {
+    const s = { ...this.stats, per_drafter: structuredClone(this.stats.per_drafter) };
+    s.mean_accepted_length = s.steps ? (s.accepted + s.steps) / s.steps : 0;
+    s.mean_tree_size = s.steps ? this.treeNodes / s.steps : 0;
+    s.acceptance_by_depth = this.draftedAtDepth.map((d, i) => (d ? (this.acceptedAtDepth[i] ?? 0) / d : 0));
+    return s;
+  }
+}

@@ -1,0 +1,40 @@
+// The Drafter interface: the plain-data seam between drafters and the engine (llama.cpp's begin → draft →
+// accept lifecycle, vLLM's proposer records). A drafter proposes a DraftTree rooted at the last emitted token
+// and learns from what the target decided.
+import type { DraftTree } from '../trees/draft-tree.ts';
+
+export interface DraftRequest {
+  /** Prompt + every emitted token; the last one is the root (its KV is not computed yet). */
+  context: readonly number[];
+  /** Most draft nodes the engine will verify this step (root excluded). */
+  budget: number;
+  /** Deepest node depth worth drafting (tokens left before max_tokens / the context limit). */
+  maxDepth: number;
+}
+
+export interface StepOutcome {
+  /** The tree that was verified (possibly merged and pruned: the node indices refer to it). */
+  tree: DraftTree;
+  /** Target logits at every node. [tree.numNodes, vocab] */
+  logits: Float32Array;
+  vocab: number;
+  /** Accepted root-to-node path, root 0 first. */
+  acceptedNodes: readonly number[];
+  /** Tokens emitted this step (accepted drafts + bonus). */
+  emitted: readonly number[];
+}
+
+export interface Drafter {
+  /** Registry name, e.g. 'recycling'. */
+  readonly name: string;
+  /** Bit index in DraftTree.sources. */
+  readonly id: number;
+  /** Called once per request, before the first propose. */
+  begin(promptTokens: readonly number[]): void;
+  /** A tree rooted at context[context.length - 1], or null when there is nothing worth drafting. */
+  propose(req: DraftRequest): DraftTree | null;
+  /** Called after every verification step with the target's verdict. */
+  observe(outcome: StepOutcome): void;
+  /** Releases per-request state. */
+  dispose(): void;
+}

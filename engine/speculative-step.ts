@@ -1,0 +1,70 @@
+// THE speculative step: drafters propose → one tree within the budget → one target forward over the tree →
+// verify → commit the accepted path's KV → drafters observe. Plain decoding is the same step with an empty tree.
+import type { Drafter } from '../drafters/drafter.ts';
+import type { KvCache } from '../model/kv-cache.ts';
+import { MASKED, type ModelRunner } from '../model/runner.ts';
+import { TreeBuilder, type DraftTree } from '../trees/draft-tree.ts';
+import { treeAttentionBias } from '../trees/mask.ts';
+import { mergeTrees } from '../trees/merge.ts';
+import { pruneToBudget } from '../trees/prune.ts';
+import { verifyTree } from '../verifier/verify-tree.ts';
+import type { Rng } from './rng.ts';
+import type { SamplingParams } from './sampling.ts';
+import type { StatsRecorder } from './stats.ts';
+
+export interface SpecState {
+  runner: ModelRunner;
+  cache: KvCache;
+  drafters: Drafter[];
+  /** Prompt + emitted tokens; the last is the root, not yet in the cache. */
+  context: number[];
+  sampling: SamplingParams;
+  rng: Rng;
+  /** Most draft nodes per step. */
+  budget: number;
+  stats: StatsRecorder;
+  /** Reused attention-bias buffer (grows). */
+  biasScratch: Float32Array;
+}
+
+/** Runs one step; returns the emitted tokens (accepted drafts, then one bonus/recovered token). */
+export async function speculativeStep(s: SpecState, maxDepth: number): Promise<number[]> {
+  const t0 = performance.now();
+  const tree = proposeTree(s, maxDepth);
+  const t1 = performance.now();
+
+  const prefix = s.cache.length;
+  const positions = Array.from(tree.depths, (d) => prefix + d); // [numNodes]
+  const logits = await s.runner.forward(s.cache, tree.tokens, positions, biasFor(s, tree, prefix)); // [numNodes, vocab]
+  const verdict = verifyTree(tree, logits, s.runner.vocab, s.sampling, s.rng);
+  s.cache.commit(verdict.acceptedNodes);
+  const t2 = performance.now();
+
+  const outcome = { tree, logits, vocab: s.runner.vocab, acceptedNodes: verdict.acceptedNodes, emitted: verdict.tokens };
+  for (const d of s.drafters) d.observe(outcome);
+  s.stats.step(tree.depths, tree.sources, verdict.acceptedNodes, t1 - t0, t2 - t1);
+  s.stats.addOther(performance.now() - t2);
+  return verdict.tokens;
+}
+
+/** Every drafter's tree, fused by longest common prefix and cut to the budget; root-only when nobody drafts. */
+function proposeTree(s: SpecState, maxDepth: number): DraftTree {
+  const root = s.context[s.context.length - 1];
+  const budget = maxDepth > 0 ? s.budget : 0;
+  const trees: DraftTree[] = [];
+  if (budget > 0) {
+    for (const d of s.drafters) {
+      const t = d.propose({ context: s.context, budget, maxDepth });
+      if (t && t.numNodes > 1) trees.push(t);
+    }
+  }
+  if (trees.length === 0) return new TreeBuilder(root, 1).build();
+  return pruneToBudget(trees.length === 1 ? trees[0] : mergeTrees(trees), budget);
+}
+
+function biasFor(s: SpecState, tree: DraftTree, prefix: number): Float32Array {
+  const size = tree.numNodes * (prefix + tree.numNodes);
+  if (s.biasScratch.length < size) s.biasScratch = new Float32Array(Math.max(size, 2 * s.biasScratch.length));
+  const out = s.biasScratch.subarray(0, size);
+  return treeAttentionBias(tree, prefix, out, MASKED);
+}
