@@ -4,7 +4,8 @@ import { resolveModelPath } from '../model/default-model.ts';
 import { IncrementalDetokenizer } from '../model/detokenizer.ts';
 import { ModelRunner } from '../model/runner.ts';
 import { loadTokenizer } from '../model/tokenizer.ts';
-import { generate } from '../engine/generate.ts';
+import { DEFAULT_TREE_BUDGET, generate } from '../engine/generate.ts';
+import { DRAFTER_NAMES, parseDrafters } from '../drafters/registry.ts';
 import { floatArg, intArg } from './main.ts';
 
 interface GenerateFlags {
@@ -17,6 +18,8 @@ interface GenerateFlags {
   seed?: number;
   json?: boolean;
   threads: number;
+  drafters: string;
+  treeBudget: number;
 }
 
 export function registerGenerate(program: Command): void {
@@ -31,8 +34,11 @@ export function registerGenerate(program: Command): void {
     .option('--top-p <p>', 'nucleus sampling mass (1 = off)', floatArg('--top-p', 0.000001, 1), 1)
     .option('--seed <s>', 'random seed for reproducible sampling', intArg('--seed', 0))
     .option('--threads <n>', 'onnxruntime intra-op threads (0 = auto)', intArg('--threads', 0), 1)
+    .option('--drafters <list>', `comma-separated drafters: ${DRAFTER_NAMES.join(', ')}`, 'recycling,lookup')
+    .option('--tree-budget <n>', 'most draft tokens verified per step', intArg('--tree-budget', 0), DEFAULT_TREE_BUDGET)
     .option('--json', 'print one JSON object (last line of stdout) instead of streaming text')
     .action(async (flags: GenerateFlags) => {
+      const drafters = parseDrafters(flags.drafters, '--drafters');
       const dir = resolveModelPath(flags.model);
       const runner = await ModelRunner.load(dir, { threads: flags.threads });
       const tokenizer = await loadTokenizer(dir, runner.checkpoint.generationConfig);
@@ -45,6 +51,8 @@ export function registerGenerate(program: Command): void {
           maxTokens: flags.maxTokens,
           sampling: { temperature: flags.temperature, topK: flags.topK, topP: flags.topP, seed: flags.seed },
           eosIds: tokenizer.eosIds.length ? tokenizer.eosIds : undefined,
+          drafters,
+          treeBudget: flags.treeBudget,
         },
         flags.json ? undefined : (toks) => {
           for (const t of toks) process.stdout.write(detok.push(t));
@@ -57,6 +65,7 @@ export function registerGenerate(program: Command): void {
           prompt_tokens: promptTokens,
           finish_reason: result.finishReason,
           timings: result.timings,
+          speculation: result.speculation,
         };
         process.stdout.write(`${JSON.stringify(out)}\n`);
       } else {

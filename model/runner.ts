@@ -24,7 +24,7 @@ export class ModelRunner {
   readonly spec: ModelSpec;
   readonly vocab: number;
   readonly contextLength: number;
-  private readonly maxTreeRows: number;
+  readonly maxTreeRows: number;
   private readonly prefillChunk: number;
 
   private constructor(
