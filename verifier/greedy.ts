@@ -1,0 +1,26 @@
+// Greedy tree verification (temperature 0): follow the target's argmax down the tree.
+// Deterministic and draw-free; it ignores node kinds and draft distributions.
+import { argmax } from '../engine/sampling.ts';
+import { findChild, type DraftTree } from '../trees/draft-tree.ts';
+import type { VerifyResult } from './verify-result.ts';
+
+/**
+ * At node u take y = argmax(logits row u); if u has a child carrying y, accept it and continue from it,
+ * else emit y as the bonus token and stop (speculation-methods.md §0; Token Recycling and REST compute the same
+ * longest-matching path). logits: [numNodes, vocab].
+ *
+ * Example: tree 5→{7→{9}, 3}, argmax rows [7, 2, …] → acceptedNodes [0, 1], tokens [7, 2].
+ */
+export function verifyGreedy(tree: DraftTree, logits: Float32Array, vocab: number): VerifyResult {
+  const acceptedNodes = [0];
+  const tokens: number[] = [];
+  for (let u = 0; ; ) {
+    const y = argmax(logits, u * vocab, vocab);
+    tokens.push(y);
+    const child = findChild(tree, u, y);
+    if (child < 0) break;
+    acceptedNodes.push(child);
+    u = child;
+  }
+  return { acceptedNodes, tokens, numDrafted: tree.numNodes - 1, numAcceptedDraft: acceptedNodes.length - 1 };
+}

@@ -1,0 +1,13 @@
+// The record one verification step hands back to the engine: accepted path, emitted tokens, counts.
+// Plain data in vLLM's vocabulary (accepted, recovered, bonus); it never holds logits.
+
+export interface VerifyResult {
+  /** Accepted root-to-node path, starting with the root 0; the KV cache keeps exactly these nodes. */
+  acceptedNodes: number[];
+  /** Tokens emitted this step: the accepted draft tokens, then exactly one bonus/recovered token. */
+  tokens: number[];
+  /** Draft nodes in the tree (root excluded). */
+  numDrafted: number;
+  /** Accepted draft nodes = acceptedNodes.length - 1. */
+  numAcceptedDraft: number;
+}
