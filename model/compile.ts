@@ -20,7 +20,7 @@ export function cacheRoot(): string {
 function fileHash(file: string, memoPath: string): string {
   const st = fs.statSync(file);
   const memoKey = `${path.resolve(file)}|${st.size}|${st.mtimeMs}`;
-  let memo: Record<string, string> = {};
+  let memo: Record<string, string>;
   try {
     memo = JSON.parse(fs.readFileSync(memoPath, 'utf8'));
   } catch {
