@@ -73,6 +73,8 @@ export function sharedMatrix(modelKey: string, vocab: number): AdjacencyMatrix {
 
 export class RecyclingDrafter implements Drafter {
   readonly name = 'recycling';
+  /** The template cut to each maximum depth (index = depth), so each cut is compiled once. */
+  private readonly byDepth: TreeTemplate[] = [];
 
   constructor(
     readonly id: number,
@@ -85,10 +87,15 @@ export class RecyclingDrafter implements Drafter {
   propose(req: DraftRequest): DraftTree | null {
     const root = req.context[req.context.length - 1];
     if (this.matrix.candidate(root, 0) < 0 || req.budget <= 0 || req.maxDepth <= 0) return null;
-    const template = req.maxDepth >= 6 ? this.template : this.template.filter((p) => p.length <= req.maxDepth);
+    const template = this.templateUpTo(req.maxDepth);
     const tree = fillTemplate(template, root, (t, r) => this.matrix.candidate(t, r), { source: this.id });
     if (tree.numNodes <= 1) return null;
     return pruneToBudget(tree, req.budget);
+  }
+
+  private templateUpTo(maxDepth: number): TreeTemplate {
+    const d = Math.min(maxDepth, 64);
+    return (this.byDepth[d] ??= this.template.filter((p) => p.length <= d));
   }
 
   /**

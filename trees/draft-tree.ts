@@ -86,7 +86,7 @@ export class TreeBuilder {
   private count = 1;
 
   constructor(rootToken: number, capacity = 16) {
-    assert(Number.isInteger(rootToken) && rootToken >= 0 && rootToken < TOKEN_SPAN, `root token ${rootToken} must be a non-negative int32`);
+    if (!(Number.isInteger(rootToken) && rootToken >= 0 && rootToken < TOKEN_SPAN)) assert.fail(`root token ${rootToken} must be a non-negative int32`);
     const cap = Math.max(1, capacity);
     this.tokens = new Int32Array(cap);
     this.parents = new Int32Array(cap);
@@ -127,7 +127,7 @@ export class TreeBuilder {
   setChildDist(parent: number, q: Float32Array): void {
     this.checkNode(parent);
     const old = this.childDists.get(parent);
-    assert(old === undefined || old === q, `node ${parent} already has a different child distribution`);
+    if (!(old === undefined || old === q)) assert.fail(`node ${parent} already has a different child distribution`);
     this.childDists.set(parent, q);
   }
 
@@ -137,8 +137,8 @@ export class TreeBuilder {
    */
   recordDraw(parent: number, token: number): void {
     const q = this.childDists.get(parent);
-    assert(q !== undefined, `node ${parent} has no child distribution: call setChildDist before drawing`);
-    assert(Number.isInteger(token) && token >= 0 && token < q.length, `drawn token ${token} outside the vocabulary of ${q.length}`);
+    if (!(q !== undefined)) assert.fail(`node ${parent} has no child distribution: call setChildDist before drawing`);
+    if (!(Number.isInteger(token) && token >= 0 && token < q.length)) assert.fail(`drawn token ${token} outside the vocabulary of ${q.length}`);
     let list = this.draws.get(parent);
     if (list === undefined) this.draws.set(parent, (list = []));
     if (list.includes(token)) return;
@@ -152,13 +152,13 @@ export class TreeBuilder {
 
   /** Adds `token` under `parent` and returns its node index; an existing sibling with that token is merged (max score, OR sources). */
   add(parent: number, token: number, opts: AddOptions = {}): number {
-    assert(Number.isInteger(parent) && parent >= 0 && parent < this.count, `parent ${parent} is not an existing node (0..${this.count - 1}): parents must come before children`);
-    assert(Number.isInteger(token) && token >= 0 && token < TOKEN_SPAN, `token ${token} must be a non-negative int32`);
+    if (!(Number.isInteger(parent) && parent >= 0 && parent < this.count)) assert.fail(`parent ${parent} is not an existing node (0..${this.count - 1}): parents must come before children`);
+    if (!(Number.isInteger(token) && token >= 0 && token < TOKEN_SPAN)) assert.fail(`token ${token} must be a non-negative int32`);
     const score = opts.score ?? 0;
-    assert(Number.isFinite(score), `score ${score} must be finite`);
+    if (!(Number.isFinite(score))) assert.fail(`score ${score} must be finite`);
     let mask = (opts.sources ?? 0) >>> 0;
     if (opts.source !== undefined) {
-      assert(Number.isInteger(opts.source) && opts.source >= 0 && opts.source < MAX_DRAFTERS, `drafter id ${opts.source} outside 0..${MAX_DRAFTERS - 1}`);
+      if (!(Number.isInteger(opts.source) && opts.source >= 0 && opts.source < MAX_DRAFTERS)) assert.fail(`drafter id ${opts.source} outside 0..${MAX_DRAFTERS - 1}`);
       mask = (mask | (1 << opts.source)) >>> 0;
     }
     if (opts.kind === NodeKind.sampled) this.recordDraw(parent, token);
@@ -218,7 +218,7 @@ export class TreeBuilder {
   }
 
   private checkNode(node: number): void {
-    assert(Number.isInteger(node) && node >= 0 && node < this.count, `node ${node} outside 0..${this.count - 1}`);
+    if (!(Number.isInteger(node) && node >= 0 && node < this.count)) assert.fail(`node ${node} outside 0..${this.count - 1}`);
   }
 
   private grow(): void {

@@ -11,7 +11,7 @@ import type { Rng } from '../engine/rng.ts';
  * Example: q = [0.7, 0.2, 0.1, 0], k = 2 → [0, 1] with probability 0.7 · (0.2 / 0.3).
  */
 export function drawWithoutReplacement(q: Float32Array, vocab: number, k: number, rng: Rng): Int32Array {
-  assert(Number.isInteger(k) && k >= 0 && k <= vocab, `cannot draw ${k} distinct tokens from a vocabulary of ${vocab}`);
+  if (!(Number.isInteger(k) && k >= 0 && k <= vocab)) assert.fail(`cannot draw ${k} distinct tokens from a vocabulary of ${vocab}`);
   const drawn = new Uint8Array(vocab); // [vocab]
   const out = new Int32Array(k); // [k]
   for (let j = 0; j < k; j++) {

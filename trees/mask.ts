@@ -20,9 +20,9 @@ export const MASKED = -Infinity;
 export function treeAttentionBias(tree: DraftTree, prefixLen: number, out?: Float32Array, maskValue = MASKED): Float32Array {
   const n = tree.numNodes;
   const width = prefixLen + n;
-  assert(Number.isInteger(prefixLen) && prefixLen >= 0, `prefixLen ${prefixLen} must be a non-negative integer`);
+  if (!(Number.isInteger(prefixLen) && prefixLen >= 0)) assert.fail(`prefixLen ${prefixLen} must be a non-negative integer`);
   const bias = out ?? new Float32Array(n * width); // [numNodes, prefixLen + numNodes]
-  assert(bias.length >= n * width, `bias buffer holds ${bias.length}, needs ${n}×${width}`);
+  if (!(bias.length >= n * width)) assert.fail(`bias buffer holds ${bias.length}, needs ${n}×${width}`);
   for (let i = 0; i < n; i++) {
     const row = i * width;
     bias.fill(0, row, row + prefixLen);
@@ -38,7 +38,7 @@ export function treeAttentionBias(tree: DraftTree, prefixLen: number, out?: Floa
 export function causalBias(n: number, prefixLen: number, out?: Float32Array, maskValue = MASKED): Float32Array {
   const width = prefixLen + n;
   const bias = out ?? new Float32Array(n * width); // [n, prefixLen + n]
-  assert(bias.length >= n * width, `bias buffer holds ${bias.length}, needs ${n}×${width}`);
+  if (!(bias.length >= n * width)) assert.fail(`bias buffer holds ${bias.length}, needs ${n}×${width}`);
   for (let i = 0; i < n; i++) {
     const row = i * width;
     bias.fill(0, row, row + prefixLen + i + 1);
@@ -50,14 +50,14 @@ export function causalBias(n: number, prefixLen: number, out?: Float32Array, mas
 /** Position id of every node: prefixLen + depth (the root sits at prefixLen). int64, as ONNX position_ids expect. */
 export function treePositions(tree: DraftTree, prefixLen: number, out?: BigInt64Array): BigInt64Array {
   const pos = out ?? new BigInt64Array(tree.numNodes); // [numNodes]
-  assert(pos.length >= tree.numNodes, `positions buffer holds ${pos.length}, needs ${tree.numNodes}`);
+  if (!(pos.length >= tree.numNodes)) assert.fail(`positions buffer holds ${pos.length}, needs ${tree.numNodes}`);
   for (let i = 0; i < tree.numNodes; i++) pos[i] = BigInt(prefixLen + tree.depths[i]);
   return pos;
 }
 
 /** Node indices from the root (0) down to `node`, inclusive. */
 export function rootPath(tree: DraftTree, node: number): number[] {
-  assert(Number.isInteger(node) && node >= 0 && node < tree.numNodes, `node ${node} outside 0..${tree.numNodes - 1}`);
+  if (!(Number.isInteger(node) && node >= 0 && node < tree.numNodes)) assert.fail(`node ${node} outside 0..${tree.numNodes - 1}`);
   const path: number[] = [];
   for (let u = node; u >= 0; u = tree.parents[u]) path.push(u);
   return path.reverse();

@@ -93,22 +93,49 @@ export function fillTemplate(
   childTokensOf: (token: number, rank: number) => number,
   opts: FillOptions = {},
 ): DraftTree {
-  validateTemplate(template);
+  const c = compileTemplate(template);
   const rankAcceptance = opts.rankAcceptance ?? ((r: number) => 0.5 / (r + 1));
-  const b = new TreeBuilder(rootToken, template.length + 1);
-  const nodeOf = new Map<string, number>([['', 0]]); // rank path → node; absent = dropped
-  const scoreOf = new Map<number, number>([[0, 1]]);
-  for (const path of template) {
-    const parent = nodeOf.get(path.slice(0, -1).join('.'));
-    if (parent === undefined) continue;
-    const rank = path[path.length - 1];
+  const b = new TreeBuilder(rootToken, c.size + 1);
+  const nodeOf = new Int32Array(c.size); // template index → tree node, -1 = dropped
+  const scoreOf = new Float64Array(c.size);
+  for (let i = 0; i < c.size; i++) {
+    nodeOf[i] = -1;
+    const pi = c.parent[i];
+    const parent = pi < 0 ? 0 : nodeOf[pi];
+    if (parent < 0) continue;
+    const rank = c.rank[i];
     const token = childTokensOf(b.tokenAt(parent), rank);
     if (token < 0 || b.findChild(parent, token) >= 0) continue;
-    assert(Number.isInteger(token), `candidate ${token} for rank ${rank} is not an integer`);
-    const score = scoreOf.get(parent)! * rankAcceptance(rank);
-    const node = b.add(parent, token, { score, source: opts.source });
-    nodeOf.set(path.join('.'), node);
-    scoreOf.set(node, score);
+    if (!(Number.isInteger(token))) assert.fail(`candidate ${token} for rank ${rank} is not an integer`);
+    const score = (pi < 0 ? 1 : scoreOf[pi]) * rankAcceptance(rank);
+    nodeOf[i] = b.add(parent, token, { score, source: opts.source });
+    scoreOf[i] = score;
   }
   return b.build();
+}
+
+interface CompiledTemplate {
+  size: number;
+  /** Template index of each path's parent; -1 for the root's children. [size] */
+  parent: Int32Array;
+  /** Last rank of each path. [size] */
+  rank: Int32Array;
+}
+
+const compiled = new WeakMap<TreeTemplate, CompiledTemplate>();
+
+/** Validates a template once and turns its rank paths into parent/rank index arrays (cached per template). */
+function compileTemplate(template: TreeTemplate): CompiledTemplate {
+  let c = compiled.get(template);
+  if (c) return c;
+  validateTemplate(template);
+  const index = new Map<string, number>([['', -1]]);
+  c = { size: template.length, parent: new Int32Array(template.length), rank: new Int32Array(template.length) };
+  template.forEach((path, i) => {
+    c!.parent[i] = index.get(path.slice(0, -1).join('.'))!;
+    c!.rank[i] = path[path.length - 1];
+    index.set(path.join('.'), i);
+  });
+  compiled.set(template, c);
+  return c;
 }

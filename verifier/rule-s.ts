@@ -25,7 +25,7 @@ export function runRuleS(r: Float32Array, dist: Float32Array, draws: Int32Array,
     const x = draws[j];
     if (!(qMass > 0)) qMass = fillUniformExcept(q, vocab, draws, j);
     const qx = q[x] / qMass;
-    assert(qx > 0, `draw ${j} (token ${x}) has zero draft probability: draws must come from the node's child distribution`);
+    if (!(qx > 0)) assert.fail(`draw ${j} (token ${x}) has zero draft probability: draws must come from the node's child distribution`);
     if (rng.next() * qx < r[x]) return j;
 
     // Rejected: r ← norm(max(r − q, 0)). Its mass is the total-variation distance, > 0 because r(x) < q(x).

@@ -37,7 +37,7 @@ let draftResidual = new Float32Array(0); // [vocab] residual draft q
  * Example (rigged logits, root 5 with children 7 → 9): rows argmax [7, 9, 4] → acceptedNodes [0, 1, 2], tokens [7, 9, 4].
  */
 export function verifyTree(tree: DraftTree, logits: Float32Array, vocab: number, params: SamplingParams, rng: Rng): VerifyResult {
-  assert(logits.length >= tree.numNodes * vocab, `logits hold ${logits.length} values, need ${tree.numNodes}×${vocab}`);
+  if (!(logits.length >= tree.numNodes * vocab)) assert.fail(`logits hold ${logits.length} values, need ${tree.numNodes}×${vocab}`);
   if (isGreedy(params)) return verifyGreedy(tree, logits, vocab);
   if (residual.length < vocab) {
     residual = new Float32Array(vocab);
@@ -54,7 +54,7 @@ export function verifyTree(tree: DraftTree, logits: Float32Array, vocab: number,
     const draws = tree.drawOrders[u];
     if (draws !== undefined && draws.length > 0) {
       const dist = tree.childDists[u];
-      assert(dist !== undefined, `node ${u} has draws but no child distribution`);
+      if (!(dist !== undefined)) assert.fail(`node ${u} has draws but no child distribution`);
       const j = runRuleS(r, dist, draws, vocab, rng, draftResidual);
       if (j >= 0) {
         emitted = draws[j];
