@@ -1,9 +1,8 @@
 // `sprig generate`: one completion from the command line; --json prints one JSON object as the last line.
 import type { Command } from 'commander';
-import { resolveModelPath } from '../model/default-model.ts';
+import { errors } from '../common/errors.ts';
+import { loadEngine } from '../engine/load.ts';
 import { IncrementalDetokenizer } from '../model/detokenizer.ts';
-import { ModelRunner } from '../model/runner.ts';
-import { loadTokenizer } from '../model/tokenizer.ts';
 import { DEFAULT_TREE_BUDGET, generate } from '../engine/generate.ts';
 import { DRAFTER_NAMES, parseDrafters } from '../drafters/registry.ts';
 import { floatArg, intArg } from './main.ts';
@@ -20,6 +19,8 @@ interface GenerateFlags {
   threads: number;
   drafters: string;
   treeBudget: number;
+  draft?: string;
+  datastore?: string;
 }
 
 export function registerGenerate(program: Command): void {
@@ -27,6 +28,8 @@ export function registerGenerate(program: Command): void {
     .command('generate')
     .description('generate a completion for a prompt')
     .option('--model <path>', 'Hugging Face checkpoint folder (default: the embedded default model)')
+    .option('--draft <path>', 'draft model checkpoint for the `draft` drafter (same vocabulary as --model)')
+    .option('--datastore <file>', 'token datastore for the `retrieval` drafter (sprig datastore build)')
     .requiredOption('--prompt <text>', 'prompt text')
     .option('--max-tokens <n>', 'tokens to generate', intArg('--max-tokens', 1), 64)
     .option('--temperature <t>', 'sampling temperature (0 = greedy)', floatArg('--temperature', 0, 2), 0)
@@ -39,9 +42,9 @@ export function registerGenerate(program: Command): void {
     .option('--json', 'print one JSON object (last line of stdout) instead of streaming text')
     .action(async (flags: GenerateFlags) => {
       const drafters = parseDrafters(flags.drafters, '--drafters');
-      const dir = resolveModelPath(flags.model);
-      const runner = await ModelRunner.load(dir, { threads: flags.threads });
-      const tokenizer = await loadTokenizer(dir, runner.checkpoint.generationConfig);
+      if (drafters.includes('draft') && !flags.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
+      const engine = await loadEngine({ model: flags.model, draft: flags.draft, datastore: flags.datastore, threads: flags.threads });
+      const { runner, tokenizer } = engine;
       const promptTokens = tokenizer.encode(flags.prompt);
       const detok = new IncrementalDetokenizer(tokenizer);
       const result = await generate(
@@ -57,6 +60,7 @@ export function registerGenerate(program: Command): void {
         flags.json ? undefined : (toks) => {
           for (const t of toks) process.stdout.write(detok.push(t));
         },
+        engine.resources,
       );
       if (flags.json) {
         const out = {
@@ -73,6 +77,6 @@ export function registerGenerate(program: Command): void {
         const t = result.timings;
         process.stderr.write(`[sprig] ${result.tokens.length} tokens, prefill ${t.prefill_ms.toFixed(1)} ms, decode ${t.decode_ms.toFixed(1)} ms, ${t.tokens_per_s.toFixed(1)} tokens/s, finish ${result.finishReason}\n`);
       }
-      await runner.dispose();
+      await engine.dispose();
     });
 }

@@ -31,8 +31,11 @@ export interface Drafter {
   readonly id: number;
   /** Called once per request, before the first propose. */
   begin(promptTokens: readonly number[]): void;
-  /** A tree rooted at context[context.length - 1], or null when there is nothing worth drafting. */
-  propose(req: DraftRequest): DraftTree | null;
+  /**
+   * A tree rooted at context[context.length - 1], or null when there is nothing worth drafting.
+   * Model-free drafters answer synchronously; a draft model runs forwards and returns a promise.
+   */
+  propose(req: DraftRequest): DraftTree | null | Promise<DraftTree | null>;
   /** Called after every verification step with the target's verdict. */
   observe(outcome: StepOutcome): void;
   /** Releases per-request state. */

@@ -2,6 +2,7 @@
 // the root (the last emitted token, not yet in the KV cache) and emits the next token(s).
 import { errors } from '../common/errors.ts';
 import type { ModelRunner } from '../model/runner.ts';
+import type { Datastore } from '../drafters/datastore.ts';
 import { createDrafters, parseDrafters } from '../drafters/registry.ts';
 import { Rng, randomSeed } from './rng.ts';
 import type { SamplingParams } from './sampling.ts';
@@ -43,7 +44,15 @@ export type OnTokens = (tokens: number[]) => void;
 /** Draft nodes per step when the request does not say. */
 export const DEFAULT_TREE_BUDGET = 32;
 
-export async function generate(runner: ModelRunner, req: GenerateRequest, onTokens?: OnTokens): Promise<GenerateResult> {
+/** Process-wide resources some drafters need. */
+export interface EngineResources {
+  /** The draft model for the `draft` drafter. */
+  draft?: ModelRunner;
+  /** The token datastore for the `retrieval` drafter. */
+  datastore?: Datastore;
+}
+
+export async function generate(runner: ModelRunner, req: GenerateRequest, onTokens?: OnTokens, resources: EngineResources = {}): Promise<GenerateResult> {
   const prompt = req.promptTokens;
   if (prompt.length === 0) throw errors.invalidParam('the prompt has no tokens', 'prompt');
   if (!(req.maxTokens >= 1)) throw errors.invalidParam(`max_tokens must be at least 1, got ${req.maxTokens}`, 'max_tokens');
@@ -55,7 +64,15 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     throw errors.invalidParam(`tree budget ${budget} must be an integer in [0, ${runner.maxTreeRows - 1}]`, 'tree_budget');
   }
   const names = parseDrafters(req.drafters);
-  const drafters = createDrafters(names, { modelKey: runner.compileInfo.modelPath, vocab: runner.vocab });
+  const seed = req.sampling.seed ?? randomSeed();
+  const drafters = createDrafters(names, {
+    modelKey: runner.compileInfo.modelPath,
+    vocab: runner.vocab,
+    draftRunner: resources.draft,
+    datastore: resources.datastore,
+    sampling: req.sampling,
+    seed,
+  });
   const ids = new Map(drafters.map((d) => [d.id, d.name]));
   const stop = new StopChecker(req.eosIds ?? runner.spec.eosTokenIds, req.stopSequences ?? [], req.maxTokens);
   const state: SpecState = {
@@ -64,7 +81,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     drafters,
     context: [...prompt],
     sampling: req.sampling,
-    rng: new Rng(req.sampling.seed ?? randomSeed()),
+    rng: new Rng(seed),
     budget,
     stats: new StatsRecorder(ids),
     biasScratch: new Float32Array(0),

@@ -30,7 +30,7 @@ export interface SpecState {
 /** Runs one step; returns the emitted tokens (accepted drafts, then one bonus/recovered token). */
 export async function speculativeStep(s: SpecState, maxDepth: number): Promise<number[]> {
   const t0 = performance.now();
-  const tree = proposeTree(s, maxDepth);
+  const tree = await proposeTree(s, maxDepth);
   const t1 = performance.now();
 
   const prefix = s.cache.length;
@@ -48,13 +48,13 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<n
 }
 
 /** Every drafter's tree, fused by longest common prefix and cut to the budget; root-only when nobody drafts. */
-function proposeTree(s: SpecState, maxDepth: number): DraftTree {
+async function proposeTree(s: SpecState, maxDepth: number): Promise<DraftTree> {
   const root = s.context[s.context.length - 1];
   const budget = maxDepth > 0 ? s.budget : 0;
   const trees: DraftTree[] = [];
   if (budget > 0) {
     for (const d of s.drafters) {
-      const t = d.propose({ context: s.context, budget, maxDepth });
+      const t = await d.propose({ context: s.context, budget, maxDepth });
       if (t && t.numNodes > 1) trees.push(t);
     }
   }

@@ -95,6 +95,16 @@ export class KvCache {
     this.pending = 0;
   }
 
+  /**
+   * Turns committed rows past `length` back into pending rows, so commit() can keep a subset of them
+   * (a draft model that committed its whole draft tree keeps only the accepted path this way).
+   */
+  uncommit(length: number): void {
+    if (length < 0 || length > this.length) throw errors.internal(`KvCache.uncommit(${length}) with ${this.length} committed`);
+    this.pending = this.length - length;
+    this.length = length;
+  }
+
   /** Forgets committed tokens past `length`. */
   truncate(length: number): void {
     if (length < 0 || length > this.length) throw errors.internal(`KvCache.truncate(${length}) with ${this.length} committed`);
