@@ -143,6 +143,7 @@ export class DraftModelDrafter implements Drafter {
     } else {
       y = sampleUnnormalised(u.residual!, u.mass, this.vocab, this.rng);
       if (y < 0) return null;
+      if (!b.hasChildDist(u.index)) b.setChildDist(u.index, q); // rule S needs the q the draws came from
       u.residual![y] = 0;
     }
     const value = u.value * q[y];

@@ -10,7 +10,7 @@ import { ModelRunner } from '../../model/runner.ts';
 import { NodeKind, TreeBuilder } from '../../trees/draft-tree.ts';
 import { drawWithoutReplacement } from '../../trees/draw.ts';
 import { chiSquare } from '../helpers/chi-square.ts';
-import { testModel } from '../helpers/models.ts';
+import { testModel, truncatedDraft } from '../helpers/models.ts';
 
 const ALPHA = 0.001; // significance level: a correct sampler fails this test 0.1% of the time per check
 const N = 3000;
@@ -44,7 +44,8 @@ class FixedQSampler implements Drafter {
 }
 
 t.test('first two tokens follow the target joint distribution under speculation', async (t) => {
-  const runner = await ModelRunner.load(testModel('sampling', { arch: 'llama', seed: 31, layers: 1, hidden: 16, heads: 2, kvHeads: 1, vocab: 300, intermediate: 24 }), { threads: 1 });
+  const modelDir = testModel('sampling', { arch: 'llama', seed: 31, layers: 2, hidden: 16, heads: 2, kvHeads: 1, vocab: 300, intermediate: 24 });
+  const runner = await ModelRunner.load(modelDir, { threads: 1 });
   t.teardown(() => runner.dispose());
   const V = runner.vocab;
 
@@ -69,12 +70,16 @@ t.test('first two tokens follow the target joint distribution under speculation'
   let instances = 0;
   registerDrafter('test-sampler', 30, () => new FixedQSampler(q, 1000 + instances++));
 
-  for (const drafters of [['none'], ['recycling'], ['lookup'], ['recycling', 'lookup'], ['test-sampler'], ['test-sampler', 'recycling']]) {
+  // A real draft distribution for rule S: the target's first layer as the draft model.
+  const draft = await ModelRunner.load(truncatedDraft(modelDir, 1), { threads: 1 });
+  t.teardown(() => draft.dispose());
+
+  for (const drafters of [['none'], ['recycling'], ['lookup'], ['recycling', 'lookup'], ['test-sampler'], ['test-sampler', 'recycling'], ['draft'], ['draft', 'recycling']]) {
     const observed = new Map<string, number>();
     let drafted = 0;
     let accepted = 0;
     for (let seed = 0; seed < N; seed++) {
-      const r = await generate(runner, { promptTokens: PROMPT, maxTokens: 3, sampling: { ...PARAMS, seed }, eosIds: [], drafters, treeBudget: 16 });
+      const r = await generate(runner, { promptTokens: PROMPT, maxTokens: 3, sampling: { ...PARAMS, seed }, eosIds: [], drafters, treeBudget: 16 }, undefined, { draft });
       const key = r.tokens.slice(0, 2).join(','); // maxTokens 3 lets step 1 draft depth 2: both tokens can come from one step
       observed.set(key, (observed.get(key) ?? 0) + 1);
       drafted += r.speculation!.drafted;
