@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import { errors } from '../common/errors.ts';
 import { loadEngine } from '../engine/load.ts';
 import { IncrementalDetokenizer } from '../model/detokenizer.ts';
-import { DEFAULT_TREE_BUDGET, generate } from '../engine/generate.ts';
+import { generate } from '../engine/generate.ts';
 import { DRAFTER_NAMES, parseDrafters } from '../drafters/registry.ts';
-import { floatArg, intArg } from './main.ts';
+import { budgetArg, floatArg, intArg } from './main.ts';
 
 interface GenerateFlags {
   model?: string;
@@ -18,7 +18,8 @@ interface GenerateFlags {
   json?: boolean;
   threads: number;
   drafters: string;
-  treeBudget: number;
+  treeBudget: number | 'auto';
+  maxTreeTokens?: number;
   draft?: string;
   datastore?: string;
 }
@@ -38,7 +39,8 @@ export function registerGenerate(program: Command): void {
     .option('--seed <s>', 'random seed for reproducible sampling', intArg('--seed', 0))
     .option('--threads <n>', 'onnxruntime intra-op threads (0 = auto)', intArg('--threads', 0), 1)
     .option('--drafters <list>', `comma-separated drafters: ${DRAFTER_NAMES.join(', ')}`, 'recycling,lookup')
-    .option('--tree-budget <n>', 'most draft tokens verified per step', intArg('--tree-budget', 0), DEFAULT_TREE_BUDGET)
+    .option('--tree-budget <auto|n>', 'draft tokens verified per step: auto sizes each tree for this machine', budgetArg, 'auto')
+    .option('--max-tree-tokens <n>', 'hard cap on draft tokens per step', intArg('--max-tree-tokens', 0))
     .option('--json', 'print one JSON object (last line of stdout) instead of streaming text')
     .action(async (flags: GenerateFlags) => {
       const drafters = parseDrafters(flags.drafters, '--drafters');
@@ -56,6 +58,7 @@ export function registerGenerate(program: Command): void {
           eosIds: tokenizer.eosIds.length ? tokenizer.eosIds : undefined,
           drafters,
           treeBudget: flags.treeBudget,
+          maxTreeTokens: flags.maxTreeTokens,
         },
         flags.json ? undefined : (toks) => {
           for (const t of toks) process.stdout.write(detok.push(t));

@@ -1,18 +1,24 @@
 // `sprig` command line: generate, info, make-test-model, serve. Flags are validated here and fail loudly.
 import { Command, InvalidArgumentError } from 'commander';
 import { isSprigError } from '../common/errors.ts';
+import { registerDatastore } from './datastore.ts';
+import { registerBench } from './bench.ts';
 import { registerGenerate } from './generate.ts';
 import { registerInfo } from './info.ts';
 import { registerMakeTestModel } from './make-test-model.ts';
+import { registerServe } from './serve.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('sprig')
     .description('Sprig: a speculative-decoding LLM inference server')
     .showHelpAfterError()
     .exitOverride();
+  registerDatastore(program);
+  registerBench(program);
   registerGenerate(program);
   registerInfo(program);
   registerMakeTestModel(program);
+  registerServe(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
@@ -41,4 +47,10 @@ export function floatArg(name: string, min: number, max: number) {
     if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
     return n;
   };
+}
+
+/** --tree-budget: 'auto' or a non-negative integer. */
+export function budgetArg(v: string): number | 'auto' {
+  if (v === 'auto') return 'auto';
+  return intArg('--tree-budget', 0)(v);
 }

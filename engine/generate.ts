@@ -8,6 +8,8 @@ import { Rng, randomSeed } from './rng.ts';
 import type { SamplingParams } from './sampling.ts';
 import { speculativeStep, type SpecState } from './speculative-step.ts';
 import { StatsRecorder, type SpeculationStats } from './stats.ts';
+import { sharedCalibration } from './calibration.ts';
+import { verifyCostCurve } from './verify-cost.ts';
 import { StopChecker, type FinishReason } from './stopping.ts';
 
 export interface GenerateRequest {
@@ -21,8 +23,10 @@ export interface GenerateRequest {
   signal?: AbortSignal;
   /** Drafter names (see drafters/registry); empty or ['none'] = plain autoregressive. */
   drafters?: string[];
-  /** Max draft nodes per step, or 'auto'. */
+  /** Max draft nodes per step, or 'auto' (the default): the expander sizes every step's tree. */
   treeBudget?: number | 'auto';
+  /** Hard cap on draft nodes per step (also bounds 'auto'). */
+  maxTreeTokens?: number;
 }
 
 export interface GenerateTimings {
@@ -41,8 +45,10 @@ export interface GenerateResult {
 /** Called with each batch of newly emitted tokens (already past stop checks). */
 export type OnTokens = (tokens: number[]) => void;
 
-/** Draft nodes per step when the request does not say. */
+/** Draft nodes per step for a fixed budget when a caller wants one (the CLI default is 'auto'). */
 export const DEFAULT_TREE_BUDGET = 32;
+/** Hard cap on an 'auto' tree unless the request sets max_tree_tokens. */
+export const DEFAULT_MAX_TREE_TOKENS = 64;
 
 /** Process-wide resources some drafters need. */
 export interface EngineResources {
@@ -59,9 +65,14 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
   if (prompt.length + req.maxTokens > runner.contextLength) {
     throw errors.contextOverflow(`prompt (${prompt.length} tokens) + max_tokens (${req.maxTokens}) = ${prompt.length + req.maxTokens} exceeds the context window of ${runner.contextLength} tokens`, 'max_tokens');
   }
-  const budget = req.treeBudget === undefined || req.treeBudget === 'auto' ? DEFAULT_TREE_BUDGET : req.treeBudget;
-  if (!Number.isInteger(budget) || budget < 0 || budget > runner.maxTreeRows - 1) {
-    throw errors.invalidParam(`tree budget ${budget} must be an integer in [0, ${runner.maxTreeRows - 1}]`, 'tree_budget');
+  const budget = req.treeBudget ?? 'auto';
+  const maxRows = runner.maxTreeRows - 1;
+  if (budget !== 'auto' && (!Number.isInteger(budget) || budget < 0 || budget > maxRows)) {
+    throw errors.invalidParam(`tree budget ${budget} must be 'auto' or an integer in [0, ${maxRows}]`, 'tree_budget');
+  }
+  const hardCap = req.maxTreeTokens ?? (budget === 'auto' ? DEFAULT_MAX_TREE_TOKENS : maxRows);
+  if (!Number.isInteger(hardCap) || hardCap < 0 || hardCap > maxRows) {
+    throw errors.invalidParam(`max_tree_tokens ${hardCap} must be an integer in [0, ${maxRows}]`, 'max_tree_tokens');
   }
   const names = parseDrafters(req.drafters);
   const seed = req.sampling.seed ?? randomSeed();
@@ -83,7 +94,11 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     sampling: req.sampling,
     rng: new Rng(seed),
     budget,
-    stats: new StatsRecorder(ids),
+    hardCap,
+    cost: budget === 'auto' && names.length > 0 ? await verifyCostCurve(runner) : undefined,
+    calibration: sharedCalibration(runner.compileInfo.modelPath),
+    draftMsEma: 0,
+    stats: new StatsRecorder(ids, budget),
     biasScratch: new Float32Array(0),
   };
   const out: number[] = [];

@@ -6,7 +6,9 @@ import { MASKED, type ModelRunner } from '../model/runner.ts';
 import { TreeBuilder, type DraftTree } from '../trees/draft-tree.ts';
 import { treeAttentionBias } from '../trees/mask.ts';
 import { mergeTrees } from '../trees/merge.ts';
-import { pruneToBudget } from '../trees/prune.ts';
+import { bestFirstOrder, keepFirst } from '../trees/prune.ts';
+import { chooseTreeSize, type CostCurve } from '../trees/expander.ts';
+import type { ScoreCalibration } from './calibration.ts';
 import { verifyTree } from '../verifier/verify-tree.ts';
 import type { Rng } from './rng.ts';
 import type { SamplingParams } from './sampling.ts';
@@ -20,8 +22,16 @@ export interface SpecState {
   context: number[];
   sampling: SamplingParams;
   rng: Rng;
-  /** Most draft nodes per step. */
-  budget: number;
+  /** Most draft nodes per step, or 'auto': the expander sizes each tree up to hardCap. */
+  budget: number | 'auto';
+  /** Never verify more draft nodes than this. */
+  hardCap: number;
+  /** t_verify(n) on this machine; required for 'auto'. */
+  cost?: CostCurve;
+  /** Turns drafters' scores into acceptance probabilities, learned online. */
+  calibration: ScoreCalibration;
+  /** Recent draft time per step (EMA), for the expander's cost. */
+  draftMsEma: number;
   stats: StatsRecorder;
   /** Reused attention-bias buffer (grows). */
   biasScratch: Float32Array;
@@ -30,8 +40,9 @@ export interface SpecState {
 /** Runs one step; returns the emitted tokens (accepted drafts, then one bonus/recovered token). */
 export async function speculativeStep(s: SpecState, maxDepth: number): Promise<number[]> {
   const t0 = performance.now();
-  const tree = await proposeTree(s, maxDepth);
+  const { tree, expectedTokens } = await proposeTree(s, maxDepth);
   const t1 = performance.now();
+  s.draftMsEma = 0.9 * s.draftMsEma + 0.1 * (t1 - t0);
 
   const prefix = s.cache.length;
   const positions = Array.from(tree.depths, (d) => prefix + d); // [numNodes]
@@ -42,24 +53,41 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<n
 
   const outcome = { tree, logits, vocab: s.runner.vocab, acceptedNodes: verdict.acceptedNodes, emitted: verdict.tokens };
   for (const d of s.drafters) d.observe(outcome);
-  s.stats.step(tree.depths, tree.sources, verdict.acceptedNodes, t1 - t0, t2 - t1);
+  if (tree.numNodes > 1) s.calibration.observe(tree, verdict.acceptedNodes);
+  s.stats.step(tree.depths, tree.sources, verdict.acceptedNodes, t1 - t0, t2 - t1, expectedTokens);
   s.stats.addOther(performance.now() - t2);
   return verdict.tokens;
 }
 
-/** Every drafter's tree, fused by longest common prefix and cut to the budget; root-only when nobody drafts. */
-async function proposeTree(s: SpecState, maxDepth: number): Promise<DraftTree> {
+/**
+ * Every drafter's tree, fused by longest common prefix, valued by calibrated acceptance probability, then cut:
+ * to the fixed budget, or to the size the expander finds best for this machine. Root-only when nobody drafts.
+ */
+async function proposeTree(s: SpecState, maxDepth: number): Promise<{ tree: DraftTree; expectedTokens: number }> {
   const root = s.context[s.context.length - 1];
-  const budget = maxDepth > 0 ? s.budget : 0;
+  const cap = s.budget === 'auto' ? s.hardCap : Math.min(s.budget, s.hardCap);
   const trees: DraftTree[] = [];
-  if (budget > 0) {
+  if (cap > 0 && maxDepth > 0) {
     for (const d of s.drafters) {
-      const t = await d.propose({ context: s.context, budget, maxDepth });
+      const t = await d.propose({ context: s.context, budget: cap, maxDepth });
       if (t && t.numNodes > 1) trees.push(t);
     }
   }
-  if (trees.length === 0) return new TreeBuilder(root, 1).build();
-  return pruneToBudget(trees.length === 1 ? trees[0] : mergeTrees(trees), budget);
+  if (trees.length === 0) return { tree: new TreeBuilder(root, 1).build(), expectedTokens: 1 };
+  const merged = trees.length === 1 ? trees[0] : mergeTrees(trees);
+  const values = s.calibration.values(merged); // [numNodes]
+  const order = bestFirstOrder(merged, cap, values);
+  let size = order.length;
+  let expectedTokens = 1;
+  if (s.budget === 'auto') {
+    const ordered = Array.from(order, (i) => values[i]);
+    const choice = chooseTreeSize(ordered, s.cost!, s.draftMsEma, cap);
+    size = choice.size;
+    expectedTokens = choice.expectedTokens;
+  } else {
+    for (let j = 0; j < size; j++) expectedTokens += values[order[j]];
+  }
+  return { tree: keepFirst(merged, order, size), expectedTokens };
 }
 
 function biasFor(s: SpecState, tree: DraftTree, prefix: number): Float32Array {

@@ -20,6 +20,12 @@ export interface SpeculationStats {
   other_ms: number;
   /** Mean number of draft nodes per step. */
   mean_tree_size: number;
+  /** The budget asked for: a node count, or 'auto' (sized each step by the expander). */
+  tree_budget: number | 'auto';
+  /** The expander's mean estimate of tokens per step (compare with mean_accepted_length). */
+  mean_expected_accepted_length: number;
+  /** Draft nodes verified at each step, in order (the first 4096 steps). */
+  tree_sizes: number[];
 }
 
 export function emptyStats(drafters: string[]): SpeculationStats {
@@ -35,6 +41,9 @@ export function emptyStats(drafters: string[]): SpeculationStats {
     verify_ms: 0,
     other_ms: 0,
     mean_tree_size: 0,
+    tree_budget: 0,
+    mean_expected_accepted_length: 0,
+    tree_sizes: [],
   };
 }
 
@@ -44,19 +53,23 @@ export class StatsRecorder {
   private readonly draftedAtDepth: number[] = [];
   private readonly acceptedAtDepth: number[] = [];
   private treeNodes = 0;
+  private expected = 0;
 
-  constructor(private readonly drafterNames: Map<number, string>) {
+  constructor(private readonly drafterNames: Map<number, string>, treeBudget: number | 'auto' = 0) {
     this.stats = emptyStats([...drafterNames.values()]);
+    this.stats.tree_budget = treeBudget;
   }
 
   /**
    * One verification step. depths/sources: the verified tree's arrays [numNodes];
    * acceptedNodes: the accepted root-to-node path (root first).
    */
-  step(depths: Int32Array, sources: Uint32Array, acceptedNodes: readonly number[], draftMs: number, verifyMs: number): void {
+  step(depths: Int32Array, sources: Uint32Array, acceptedNodes: readonly number[], draftMs: number, verifyMs: number, expectedTokens = 1): void {
     const s = this.stats;
     const n = depths.length;
     s.steps++;
+    this.expected += expectedTokens;
+    if (s.tree_sizes.length < 4096) s.tree_sizes.push(n - 1);
     s.drafted += n - 1;
     s.accepted += acceptedNodes.length - 1;
     s.draft_ms += draftMs;
@@ -86,7 +99,8 @@ export class StatsRecorder {
   }
 
   finish(): SpeculationStats {
-    const s = { ...this.stats, per_drafter: structuredClone(this.stats.per_drafter) };
+    const s = { ...this.stats, per_drafter: structuredClone(this.stats.per_drafter), tree_sizes: [...this.stats.tree_sizes] };
+    s.mean_expected_accepted_length = s.steps ? this.expected / s.steps : 0;
     s.mean_accepted_length = s.steps ? (s.accepted + s.steps) / s.steps : 0;
     s.mean_tree_size = s.steps ? this.treeNodes / s.steps : 0;
     s.acceptance_by_depth = this.draftedAtDepth.map((d, i) => (d ? (this.acceptedAtDepth[i] ?? 0) / d : 0));

@@ -8,7 +8,8 @@ import { ModelRunner } from '../../model/runner.ts';
 import { loadTokenizer } from '../../model/tokenizer.ts';
 import { testModel, hasStories, STORIES } from '../helpers/models.ts';
 
-const CONFIGS: { drafters: string[]; treeBudget: number }[] = [
+const CONFIGS: { drafters: string[]; treeBudget: number | 'auto' }[] = [
+  { drafters: ['recycling', 'lookup'], treeBudget: 'auto' },
   { drafters: ['recycling'], treeBudget: 80 },
   { drafters: ['recycling'], treeBudget: 8 },
   { drafters: ['lookup'], treeBudget: 16 },

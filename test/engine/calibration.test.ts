@@ -1,0 +1,31 @@
+// Score calibration: starts at the drafter's own score, converges to the observed acceptance rate.
+import t from 'tap';
+import { ScoreCalibration } from '../../engine/calibration.ts';
+import { TreeBuilder } from '../../trees/draft-tree.ts';
+
+t.test('an overconfident drafter is corrected by what the target accepts', async (t) => {
+  const c = new ScoreCalibration();
+  t.equal(c.estimate(1, 0.8), 0.8, 'no data: the prior is the score');
+  const b = new TreeBuilder(5);
+  b.add(0, 6, { score: 0.8, source: 1 }); // node 1: claims 0.8
+  b.add(0, 7, { score: 0.8, source: 0 }); // node 2: another drafter, same claim
+  const tree = b.build();
+  for (let i = 0; i < 200; i++) c.observe(tree, i % 5 === 0 ? [0, 1, 0].slice(0, 2) : [0]); // node 1 accepted 20%
+  const est = c.estimate(1, 0.8);
+  t.ok(Math.abs(est - 0.2) < 0.05, `drafter 1 at score 0.8 → ${est.toFixed(3)} ≈ 0.2`);
+  t.ok(c.estimate(0, 0.8) < 0.05, 'drafter 0 never accepted');
+  const v = c.values(tree);
+  t.equal(v[0], 1, 'root');
+  t.ok(Math.abs(v[1] - c.estimate(1, tree.scores[1])) < 1e-12, 'node value = calibrated estimate of its source');
+});
+
+t.test('a node proposed by two drafters takes the better estimate', async (t) => {
+  const c = new ScoreCalibration();
+  const b = new TreeBuilder(5);
+  b.add(0, 6, { score: 0.5, sources: 0b11 });
+  const solo = new TreeBuilder(5);
+  solo.add(0, 6, { score: 0.5, source: 0 });
+  for (let i = 0; i < 100; i++) c.observe(solo.build(), [0]); // drafter 0 at 0.5: never accepted
+  const v = c.values(b.build());
+  t.ok(Math.abs(v[1] - 0.5) < 1e-12, 'drafter 1 (no data, prior 0.5) wins over drafter 0 (≈0)');
+});
