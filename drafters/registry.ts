@@ -1,13 +1,26 @@
 // Drafters by name. Each name has a fixed id (its bit in DraftTree.sources); 'none' means plain decoding.
 import { errors } from '../common/errors.ts';
+import type { Datastore } from './datastore.ts';
 import type { Drafter } from './drafter.ts';
 import { LookupDrafter } from './lookup.ts';
+import { DraftModelDrafter } from './draft-model.ts';
+import type { ModelRunner } from '../model/runner.ts';
+import { Rng } from '../engine/rng.ts';
+import { GREEDY, type SamplingParams } from '../engine/sampling.ts';
 import { RecyclingDrafter, sharedMatrix } from './recycling.ts';
+import { RetrievalDrafter, retrievalDatastore } from './retrieval.ts';
 
 export interface DrafterEnv {
   /** Identifies the target model (hot-start state is kept per model). */
   modelKey: string;
   vocab: number;
+  /** Retrieval datastore (--datastore FILE); defaults to the process-wide one from setRetrievalDatastore(). */
+  datastore?: Datastore;
+  /** The draft model (--draft PATH), required by the `draft` drafter. */
+  draftRunner?: ModelRunner;
+  /** The request's sampling parameters and a seed for drafters that sample. */
+  sampling?: SamplingParams;
+  seed?: number;
 }
 
 interface Entry {
@@ -18,6 +31,8 @@ interface Entry {
 const REGISTRY: Record<string, Entry> = {
   lookup: { id: 0, create: () => new LookupDrafter(0) },
   recycling: { id: 1, create: (env) => new RecyclingDrafter(1, sharedMatrix(env.modelKey, env.vocab)) },
+  draft: { id: 2, create: (env) => createDraftModelDrafter(2, env) },
+  retrieval: { id: 3, create: (env) => new RetrievalDrafter(3, env.datastore ?? retrievalDatastore(), env.vocab) },
 };
 
 /** Every accepted --drafters name; registerDrafter() adds to it. */
@@ -56,4 +71,10 @@ export function createDrafters(names: readonly string[], env: DrafterEnv): Draft
 
 export function drafterName(id: number): string {
   return Object.entries(REGISTRY).find(([, e]) => e.id === id)?.[0] ?? `#${id}`;
+}
+
+function createDraftModelDrafter(id: number, env: DrafterEnv): Drafter {
+  if (!env.draftRunner) throw errors.invalidParam('drafter "draft" needs a draft model: start with --draft PATH', 'drafters');
+  // The draft's own random stream, decorrelated from the verifier's (which uses the request seed).
+  return new DraftModelDrafter(id, env.draftRunner, env.sampling ?? GREEDY, new Rng(((env.seed ?? 0) ^ 0x5bd1e995) >>> 0));
 }
