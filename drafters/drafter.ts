@@ -6,7 +6,10 @@ import type { DraftTree } from '../trees/draft-tree.ts';
 export interface DraftRequest {
   /** Prompt + every emitted token; the last one is the root (its KV is not computed yet). */
   context: readonly number[];
-  /** Most draft nodes the engine will verify this step (root excluded). */
+  /**
+   * Most draft nodes the engine will verify this step (root excluded). A drafter may return somewhat more:
+   * the engine cuts the merged tree to the budget by calibrated value anyway.
+   */
   budget: number;
   /** Deepest node depth worth drafting (tokens left before max_tokens / the context limit). */
   maxDepth: number;

@@ -90,7 +90,8 @@ export class RecyclingDrafter implements Drafter {
     const template = this.templateUpTo(req.maxDepth);
     const tree = fillTemplate(template, root, (t, r) => this.matrix.candidate(t, r), { source: this.id });
     if (tree.numNodes <= 1) return null;
-    return pruneToBudget(tree, req.budget);
+    // A full template is small (≤ 80 nodes): cutting it is left to the engine, which cuts the merged tree once.
+    return tree.numNodes - 1 <= 2 * req.budget ? tree : pruneToBudget(tree, req.budget);
   }
 
   private templateUpTo(maxDepth: number): TreeTemplate {
