@@ -200,6 +200,10 @@ export class DraftModelDrafter implements Drafter {
     return this.parents[index];
   }
 
+  rootDistribution(): Float32Array | null {
+    return this.tree ? this.nodes[0].dist : null;
+  }
+
   observe(o: StepOutcome): void {
     const tree = this.tree;
     if (!tree) return;

@@ -13,6 +13,11 @@ export interface DraftRequest {
   budget: number;
   /** Deepest node depth worth drafting (tokens left before max_tokens / the context limit). */
   maxDepth: number;
+  /**
+   * The draft model's distribution at the root this step, when a draft model drafted first (RASD pruning:
+   * retrieval drops branches whose first token the draft model finds implausible). [vocab]
+   */
+  draftRootProbs?: Float32Array;
 }
 
 export interface StepOutcome {
@@ -39,6 +44,8 @@ export interface Drafter {
    * Model-free drafters answer synchronously; a draft model runs forwards and returns a promise.
    */
   propose(req: DraftRequest): DraftTree | null | Promise<DraftTree | null>;
+  /** A draft model's q at the root of its latest proposal, for RASD pruning of other drafters. [vocab] */
+  rootDistribution?(): Float32Array | null;
   /** Called after every verification step with the target's verdict. */
   observe(outcome: StepOutcome): void;
   /** Releases per-request state. */

@@ -61,8 +61,10 @@ export function parseDrafters(spec: string | readonly string[] | undefined, para
   return names;
 }
 
+/** Creates drafters in the order given, except that a draft model always comes first (RASD needs its q). */
 export function createDrafters(names: readonly string[], env: DrafterEnv): Drafter[] {
-  return names.map((n) => {
+  const ordered = [...names].sort((a, b) => Number(b === 'draft') - Number(a === 'draft'));
+  return ordered.map((n) => {
     const e = REGISTRY[n];
     if (!e) throw errors.invalidParam(`unknown drafter ${JSON.stringify(n)} (known: ${DRAFTER_NAMES.join(', ')})`, 'drafters');
     return e.create(env);

@@ -1,6 +1,7 @@
 // Retrieval drafting (REST, He et al. NAACL 2024, with PLD's live-context lookup, Saxena 2023): the longest
 // context suffix found in the datastore and in the context itself; what followed it becomes a counted trie.
 // Nodes are DETERMINISTIC (rule D); it never needs the target's logits.
+import { pruneRetrievalByDraft } from './retrieval-rasd.ts';
 import { errors } from '../common/errors.ts';
 import type { DraftTree } from '../trees/draft-tree.ts';
 import { TreeBuilder } from '../trees/draft-tree.ts';
@@ -148,6 +149,9 @@ export function retrievalDatastore(): Datastore | null {
  * Example: new RetrievalDrafter(3, loadDatastore('code.ds', 32000), 32000).propose({ context, budget: 32, maxDepth: 10 })
  * → a tree of up to 32 retrieved nodes, every node's sources = 1 << 3.
  */
+/** RASD pruning threshold: a retrieved branch survives if the draft model gives its first token at least this. */
+export const RASD_MIN_DRAFT_PROB = 0.01;
+
 export class RetrievalDrafter implements Drafter {
   readonly name = 'retrieval';
 
@@ -163,7 +167,13 @@ export class RetrievalDrafter implements Drafter {
   begin(): void {}
 
   propose(req: DraftRequest): DraftTree | null {
-    return retrievalTree(req.context, this.datastore, this.opts, req.budget, req.maxDepth, this.id);
+    const tree = retrievalTree(req.context, this.datastore, this.opts, req.budget, req.maxDepth, this.id);
+    const q = req.draftRootProbs;
+    if (!tree || !q) return tree;
+    // RASD: with a draft model active, keep only branches whose first token the draft finds plausible;
+    // the engine then fuses what is left into the draft model's tree by longest common prefix.
+    const pruned = pruneRetrievalByDraft(tree, (token) => q[token] >= RASD_MIN_DRAFT_PROB);
+    return pruned.numNodes > 1 ? pruned : null;
   }
 
   observe(): void {}

@@ -1,6 +1,6 @@
 // THE speculative step: drafters propose → one tree within the budget → one target forward over the tree →
 // verify → commit the accepted path's KV → drafters observe. Plain decoding is the same step with an empty tree.
-import type { Drafter } from '../drafters/drafter.ts';
+import type { Drafter, DraftRequest } from '../drafters/drafter.ts';
 import type { KvCache } from '../model/kv-cache.ts';
 import { MASKED, type ModelRunner } from '../model/runner.ts';
 import { TreeBuilder, type DraftTree } from '../trees/draft-tree.ts';
@@ -68,9 +68,12 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<{ tree: Draf
   const cap = s.budget === 'auto' ? s.hardCap : Math.min(s.budget, s.hardCap);
   const trees: DraftTree[] = [];
   if (cap > 0 && maxDepth > 0) {
+    // Draft models go first (drafters are ordered so), so the others can see the draft's root distribution.
+    const req: DraftRequest = { context: s.context, budget: cap, maxDepth };
     for (const d of s.drafters) {
-      const t = await d.propose({ context: s.context, budget: cap, maxDepth });
+      const t = await d.propose(req);
       if (t && t.numNodes > 1) trees.push(t);
+      req.draftRootProbs ??= d.rootDistribution?.() ?? undefined;
     }
   }
   if (trees.length === 0) return { tree: new TreeBuilder(root, 1).build(), expectedTokens: 1 };

@@ -20,7 +20,7 @@ t.test('greedy output with the draft drafter equals plain decoding (test model, 
   });
   for (const prompt of [[1, 9, 8, 7], [1, 40, 41, 42, 43, 40, 41], [5]]) {
     const base = await generate(target, { promptTokens: prompt, maxTokens: 40, sampling: GREEDY, eosIds: [], drafters: ['none'] });
-    for (const [drafters, treeBudget] of [[['draft'], 16], [['draft'], 3], [['draft', 'lookup', 'recycling'], 24]] as const) {
+    for (const [drafters, treeBudget] of [[['draft'], 16], [['draft'], 3], [['draft', 'lookup', 'recycling', 'retrieval'], 24], [['draft', 'retrieval'], 'auto']] as const) {
       const r = await generate(target, { promptTokens: prompt, maxTokens: 40, sampling: GREEDY, eosIds: [], drafters: [...drafters], treeBudget }, undefined, { draft });
       t.same(r.tokens, base.tokens, `${drafters.join('+')} budget ${treeBudget}, prompt ${prompt.join(' ')}`);
       t.ok(r.speculation!.accepted > 0 && r.speculation!.accepted < r.speculation!.drafted, `partial acceptance ${r.speculation!.accepted}/${r.speculation!.drafted}`);
