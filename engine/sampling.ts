@@ -11,6 +11,12 @@ export interface SamplingParams {
   /** 1 means no nucleus cut. */
   topP: number;
   seed?: number;
+  /**
+   * With a seed, sampling is reproducible by default: each output position is one seeded draw, so the same
+   * seed gives the same text with any drafter or tree (verifier/coupled.ts). false selects rules S and D,
+   * which accept more draft tokens but whose outcome depends on the tree.
+   */
+  reproducible?: boolean;
 }
 
 export const GREEDY: SamplingParams = Object.freeze({ temperature: 0, topK: 0, topP: 1 });

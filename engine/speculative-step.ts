@@ -9,7 +9,9 @@ import { mergeTrees } from '../trees/merge.ts';
 import { bestFirstOrder, keepFirst } from '../trees/prune.ts';
 import { chooseTreeSize, type CostCurve } from '../trees/expander.ts';
 import type { ScoreCalibration } from './calibration.ts';
+import { verifyCoupled } from '../verifier/coupled.ts';
 import { verifyTree } from '../verifier/verify-tree.ts';
+import { isGreedy } from './sampling.ts';
 import type { Rng } from './rng.ts';
 import type { SamplingParams } from './sampling.ts';
 import type { StatsRecorder } from './stats.ts';
@@ -47,7 +49,10 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<n
   const prefix = s.cache.length;
   const positions = Array.from(tree.depths, (d) => prefix + d); // [numNodes]
   const logits = await s.runner.forward(s.cache, tree.tokens, positions, biasFor(s, tree, prefix)); // [numNodes, vocab]
-  const verdict = verifyTree(tree, logits, s.runner.vocab, s.sampling, s.rng);
+  const verdict =
+    s.sampling.seed !== undefined && s.sampling.reproducible !== false && !isGreedy(s.sampling)
+      ? verifyCoupled(tree, logits, s.runner.vocab, s.sampling, s.sampling.seed, prefix)
+      : verifyTree(tree, logits, s.runner.vocab, s.sampling, s.rng);
   s.cache.commit(verdict.acceptedNodes);
   const t2 = performance.now();
 

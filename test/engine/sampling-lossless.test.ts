@@ -15,7 +15,8 @@ import { testModel, truncatedDraft } from '../helpers/models.ts';
 const ALPHA = 0.001; // significance level: a correct sampler fails this test 0.1% of the time per check
 const N = 3000;
 const PROMPT = [1, 17, 42, 17, 42, 17];
-const PARAMS: SamplingParams = { temperature: 0.9, topK: 4, topP: 0.95 };
+// reproducible: false selects rules S and D (a seeded request otherwise uses the coupled verifier, tested below).
+const PARAMS: SamplingParams = { temperature: 0.9, topK: 4, topP: 0.95, reproducible: false };
 
 /** Rule S drafter: draws 2 children without replacement from a fixed q at the root and at each child. */
 class FixedQSampler implements Drafter {
@@ -89,6 +90,18 @@ t.test('first two tokens follow the target joint distribution under speculation'
     t.ok(res.pValue > ALPHA, `${drafters.join('+')}: chi² = ${res.statistic.toFixed(1)}, df ${res.df}, p = ${res.pValue.toFixed(4)} > ${ALPHA}`);
     if (drafters[0] === 'lookup') t.ok(drafted > 0, `lookup drafted ${drafted} tokens`);
     else if (drafters[0] !== 'none') t.ok(accepted > 0 && accepted < drafted, `${drafters.join('+')}: drafts both accepted and rejected (${accepted}/${drafted})`);
+  }
+
+  // The seeded, reproducible path (verifier/coupled.ts) follows the same distribution.
+  {
+    const observed = new Map<string, number>();
+    for (let seed = 0; seed < N; seed++) {
+      const r = await generate(runner, { promptTokens: PROMPT, maxTokens: 3, sampling: { ...PARAMS, reproducible: true, seed }, eosIds: [], drafters: ['draft', 'recycling'], treeBudget: 16 }, undefined, { draft });
+      const key = r.tokens.slice(0, 2).join(',');
+      observed.set(key, (observed.get(key) ?? 0) + 1);
+    }
+    const res = chiSquare(observed, expected);
+    t.ok(res.pValue > ALPHA, `coupled: chi² = ${res.statistic.toFixed(1)}, df ${res.df}, p = ${res.pValue.toFixed(4)} > ${ALPHA}`);
   }
 
   // The test has power: a sampler that ignores top-k (a plausible bug) is rejected.
