@@ -1,20 +1,13 @@
 // `sprig serve`: the OpenAI-compatible server. Every flag can also come from a SPRIG_* env var
 // (flag beats env beats default); validation happens here, once, before anything loads.
 import { Option, type Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { DRAFTER_NAMES } from '../drafters/registry.ts';
 import { DEFAULT_SERVER_CONFIG as D } from '../server/config.ts';
 import { startServer, type ServeOptions } from '../server/main.ts';
-import { intArg } from './main.ts';
+import { budgetArg, intArg } from './main.ts';
 
 function listArg(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
-}
-
-function treeBudgetArg(v: string): number | 'auto' {
-  if (v === 'auto') return 'auto';
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`--tree-budget must be 'auto' or an integer ≥ 0, got ${JSON.stringify(v)}`);
-  return n;
 }
 
 const opt = (flags: string, description: string, env: string) => new Option(flags, description).env(env);
@@ -24,9 +17,11 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('serve the OpenAI-compatible API (/v1/completions, /v1/chat/completions, /v1/models, /health, /metrics)')
     .addOption(opt('--model <path>', 'Hugging Face checkpoint folder (default: the embedded default model)', 'SPRIG_MODEL'))
-    .addOption(opt('--draft <path>', 'draft model checkpoint for the draft-model drafter (not implemented yet)', 'SPRIG_DRAFT'))
-    .addOption(opt('--drafters <names>', 'comma-separated default drafters (default: the engine\'s choice; none = plain decoding)', 'SPRIG_DRAFTERS').argParser(listArg))
-    .addOption(opt('--tree-budget <n>', 'draft tree nodes per step: auto or an integer', 'SPRIG_TREE_BUDGET').argParser(treeBudgetArg).default(D.treeBudget))
+    .addOption(opt('--draft <path>', 'draft model checkpoint for the `draft` drafter (same vocabulary as --model)', 'SPRIG_DRAFT'))
+    .addOption(opt('--datastore <file>', 'token datastore for the `retrieval` drafter (sprig datastore build)', 'SPRIG_DATASTORE'))
+    .addOption(opt('--drafters <names>', `default drafters for requests, comma-separated: ${DRAFTER_NAMES.join(', ')} (default: none, plain decoding)`, 'SPRIG_DRAFTERS').argParser(listArg))
+    .addOption(opt('--tree-budget <auto|n>', 'draft tokens verified per step: auto sizes each tree for this machine', 'SPRIG_TREE_BUDGET').argParser(budgetArg).default(D.treeBudget))
+    .addOption(opt('--max-tree-tokens <n>', 'hard cap on draft tokens per step (requests may lower it)', 'SPRIG_MAX_TREE_TOKENS').argParser(intArg('--max-tree-tokens', 0)))
     .addOption(opt('--host <host>', 'interface to listen on', 'SPRIG_HOST').default(D.host))
     .addOption(opt('--port <n>', 'TCP port (0 = any free port)', 'SPRIG_PORT').argParser(intArg('--port', 0)).default(D.port))
     .addOption(opt('--api-key <key>', 'require "Authorization: Bearer <key>" (all routes but /health)', 'SPRIG_API_KEY'))
@@ -57,8 +52,10 @@ export function registerServe(program: Command): void {
 export interface ServeFlags {
   model?: string;
   draft?: string;
+  datastore?: string;
   drafters?: string[];
   treeBudget: number | 'auto';
+  maxTreeTokens?: number;
   host: string;
   port: number;
   apiKey?: string;
@@ -75,6 +72,7 @@ export function serveOptions(f: ServeFlags): ServeOptions {
   return {
     model: f.model,
     draft: f.draft,
+    datastore: f.datastore,
     threads: f.threads,
     host: f.host,
     port: f.port,
@@ -86,6 +84,7 @@ export function serveOptions(f: ServeFlags): ServeOptions {
     bodyLimitBytes: f.maxBodyBytes,
     drafters: f.drafters ?? [],
     treeBudget: f.treeBudget,
+    maxTreeTokens: f.maxTreeTokens,
     drainTimeoutMs: f.drainTimeoutMs,
   };
 }

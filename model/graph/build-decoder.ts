@@ -45,22 +45,31 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
   let x = g.op('Gather', [embed, ids], { axis: 0 }); // [n, D]
   if (names.posEmbed) x = g.op('Add', [x, g.op('Gather', [w(names.posEmbed), pos], { axis: 0 })]);
 
-  // Rotary tables (RoPE, Su et al. 2021, HF rotate-half layout): cos/sin [n, 1, HD].
-  let cos = '';
-  let sin = '';
+  // Rotary embedding (RoPE, Su et al. 2021, HF rotate-half layout) as onnxruntime's RotaryEmbedding contrib op,
+  // reading cos/sin tables [contextLength, HD/2] at the caller's explicit positions.
+  let cosCache = '';
+  let sinCache = '';
   if (spec.ropeInvFreq) {
-    const posF = g.op('Reshape', [g.op('Cast', [pos], { to: 1 }), shape([-1, 1])]); // [n, 1]
-    const freqs = g.op('Mul', [posF, g.constFloat(spec.ropeInvFreq, [1, HD / 2])]); // [n, HD/2]
-    const emb = g.op('Concat', [freqs, freqs], { axis: 1 }); // [n, HD]
-    cos = g.op('Reshape', [g.op('Cos', [emb]), shape([-1, 1, HD])]);
-    sin = g.op('Reshape', [g.op('Sin', [emb]), shape([-1, 1, HD])]);
+    const half = HD / 2;
+    const rows = spec.contextLength;
+    const cosT = new Float32Array(rows * half);
+    const sinT = new Float32Array(rows * half);
+    for (let p = 0; p < rows; p++) {
+      for (let i = 0; i < half; i++) {
+        // Same float32 product as HF's `position * inv_freq` before cos/sin.
+        const angle = Math.fround(p * spec.ropeInvFreq[i]);
+        cosT[p * half + i] = Math.cos(angle);
+        sinT[p * half + i] = Math.sin(angle);
+      }
+    }
+    cosCache = g.weight('rope.cos', cosT, [rows, half]);
+    sinCache = g.weight('rope.sin', sinT, [rows, half]);
   }
-  const halves = g.constInt64([HD / 2, HD / 2]);
-  const rope = (t: string, outName?: string): string => {
-    // t [n, heads, HD] → t·cos + rotate_half(t)·sin
-    const [a, b] = g.opN('Split', [t, halves], 2, { axis: 2 });
-    const rotated = g.op('Concat', [g.op('Neg', [b]), a], { axis: 2 });
-    return g.op('Add', [g.op('Mul', [t, cos]), g.op('Mul', [rotated, sin])], {}, outName);
+  const rope = (t: string, heads: number, outName?: string): string => {
+    // t [n, heads·HD] → [1, n, heads·HD] → rotated → [n, heads, HD]
+    const t3 = g.op('Reshape', [t, shape([1, -1, heads * HD])]);
+    const r = g.msOp('RotaryEmbedding', [t3, 'position_ids', cosCache, sinCache], { interleaved: 0, num_heads: heads });
+    return g.op('Reshape', [r, shape([-1, heads, HD])], {}, outName);
   };
 
   const norm = (t: string, prefix: string): string => {
@@ -80,6 +89,32 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
     return g.op('Gemm', inputs, { transB: spec.arch === 'gpt2' ? 0 : 1 });
   };
 
+  // Several HF Linear layers on the same input as ONE Gemm: their [out, in] weights (and biases) stacked
+  // along `out` at build time, the result split back. Fewer, larger ops: per-op overhead dominates small models.
+  const fusedLinear = (t: string, wNames: string[], bNames: (string | null)[], name: string): string[] => {
+    const parts = wNames.map((wn) => weights.get(wn));
+    const outs = parts.map((p) => p.shape[0]);
+    const inF = parts[0].shape[1];
+    const wData = new Float32Array(outs.reduce((a, b) => a + b, 0) * inF);
+    let off = 0;
+    for (const p of parts) {
+      wData.set(p.data, off);
+      off += p.data.length;
+    }
+    const inputs = [t, g.weight(`${name}.weight`, wData, [wData.length / inF, inF])];
+    if (bNames.some((b) => b !== null)) {
+      const bData = new Float32Array(wData.length / inF);
+      let bo = 0;
+      bNames.forEach((bn, i) => {
+        if (bn) bData.set(weights.get(bn).data, bo);
+        bo += outs[i];
+      });
+      inputs.push(g.weight(`${name}.bias`, bData, [bData.length]));
+    }
+    const y = g.op('Gemm', inputs, { transB: 1 });
+    return g.opN('Split', [y, g.constInt64(outs)], outs.length, { axis: 1 });
+  };
+
   const scale = g.constFloat([1 / Math.sqrt(HD)], []);
   for (let l = 0; l < L; l++) {
     const n = names.layer(l);
@@ -91,17 +126,15 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
       const qkv = linear(h, n.qkv, n.qkvBias); // [n, 3D]
       [q, k, v] = g.opN('Split', [qkv, g.constInt64([D, D, D])], 3, { axis: 1 });
     } else {
-      q = linear(h, n.q, n.qBias);
-      k = linear(h, n.k, n.kBias);
-      v = linear(h, n.v, n.vBias);
+      [q, k, v] = fusedLinear(h, [n.q, n.k, n.v], [n.qBias, n.kBias, n.vBias], `layers.${l}.qkv`); // [n, H·HD], [n, KV·HD] ×2
     }
-    q = g.op('Reshape', [q, shape([-1, H, HD])]); // [n, H, HD]
     const presentK = `present_key.${l}`;
     const presentV = `present_value.${l}`;
     if (spec.ropeInvFreq) {
-      q = rope(q);
-      rope(g.op('Reshape', [k, shape([-1, KV, HD])]), presentK); // [n, KV, HD]
+      q = rope(q, H); // [n, H, HD]
+      rope(k, KV, presentK); // [n, KV, HD]
     } else {
+      q = g.op('Reshape', [q, shape([-1, H, HD])]); // [n, H, HD]
       g.op('Reshape', [k, shape([-1, KV, HD])], {}, presentK);
     }
     g.op('Reshape', [v, shape([-1, KV, HD])], {}, presentV);
@@ -122,8 +155,8 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
     let mlp: string;
     if (n.gate) {
       // SwiGLU (Shazeer 2020): down(silu(gate(h)) · up(h))
-      const gate = linear(h2, n.gate, n.gateBias);
-      const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), linear(h2, n.up, n.upBias)]);
+      const [gate, up] = fusedLinear(h2, [n.gate, n.up], [n.gateBias, n.upBias], `layers.${l}.gate_up`); // [n, I] ×2
+      const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
       mlp = linear(act, n.down, n.downBias);
     } else {
       mlp = linear(gelu(g, linear(h2, n.up, n.upBias), spec.act), n.down, n.downBias);

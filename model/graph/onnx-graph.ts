@@ -7,6 +7,7 @@ import onnxProto, { type onnx as OnnxTypes } from 'onnx-proto';
 const { onnx } = onnxProto;
 
 export const OPSET = 17;
+export const MS_DOMAIN = 'com.microsoft';
 const T_FLOAT = onnx.TensorProto.DataType.FLOAT;
 const T_INT64 = onnx.TensorProto.DataType.INT64;
 
@@ -36,11 +37,12 @@ export class OnnxGraph {
   }
 
   /** Adds one node; returns its output names. */
-  opN(opType: string, inputs: string[], numOutputs: number, attrs: Record<string, Attr> = {}, outputNames?: string[]): string[] {
+  opN(opType: string, inputs: string[], numOutputs: number, attrs: Record<string, Attr> = {}, outputNames?: string[], domain = ''): string[] {
     const id = this.counter++;
     const outs = outputNames ?? Array.from({ length: numOutputs }, (_, i) => `${opType.toLowerCase()}_${id}_${i}`);
     this.nodes.push({
       opType,
+      domain,
       name: `${opType}_${id}`,
       input: inputs,
       output: outs,
@@ -51,6 +53,11 @@ export class OnnxGraph {
 
   op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, outputName?: string): string {
     return this.opN(opType, inputs, 1, attrs, outputName ? [outputName] : undefined)[0];
+  }
+
+  /** An onnxruntime contrib op (domain com.microsoft). */
+  msOp(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, outputName?: string): string {
+    return this.opN(opType, inputs, 1, attrs, outputName ? [outputName] : undefined, MS_DOMAIN)[0];
   }
 
   /** A small constant kept inside the model file. */
@@ -96,7 +103,7 @@ export class OnnxGraph {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'sprig',
-      opsetImport: [{ domain: '', version: OPSET }],
+      opsetImport: [{ domain: '', version: OPSET }, { domain: MS_DOMAIN, version: 1 }],
       graph: { name: graphName, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs },
     });
     return onnx.ModelProto.encode(model).finish();

@@ -1,0 +1,68 @@
+// buildApp(config, deps): the fastify app with every route, hook and the one error handler. No listen here
+// (server/main.ts does that), so tests drive it through inject() or their own port.
+import cors from '@fastify/cors';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { logger as processLogger } from '../common/log.ts';
+import { registerApiKey } from './auth.ts';
+import { resolveServerConfig, type ServerConfig } from './config.ts';
+import type { Engine } from './engine.ts';
+import { registerErrorHandler } from './error-handler.ts';
+import { Metrics } from './metrics.ts';
+import { registerChatCompletions } from './routes/chat-completions.ts';
+import { registerCompletions } from './routes/completions.ts';
+import { registerHealth } from './routes/health.ts';
+import { registerModels } from './routes/models.ts';
+import { Scheduler } from './scheduler.ts';
+import { ServerState } from './state.ts';
+
+export interface AppDeps {
+  /** The loaded engine, or its load in progress (/health answers 503 until it resolves). */
+  engine: Engine | Promise<Engine>;
+  /** Defaults to the process logger; false for none. */
+  logger?: FastifyBaseLogger | false;
+  registry?: Registry;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sprig: ServerState;
+  }
+}
+
+export function buildApp(config: Partial<ServerConfig>, deps: AppDeps): FastifyInstance {
+  const cfg = resolveServerConfig(config);
+  const log = deps.logger === undefined ? processLogger : deps.logger;
+  const app = Fastify({
+    ...(log === false ? { logger: false } : { loggerInstance: log }),
+    bodyLimit: cfg.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+  }) as unknown as FastifyInstance;
+
+  const scheduler = new Scheduler(cfg.maxConcurrent, cfg.maxQueue);
+  const metrics = new Metrics(scheduler, deps.registry);
+  const state = new ServerState(cfg, scheduler, metrics, deps.engine);
+  app.decorate('sprig', state);
+
+  if (cfg.corsOrigins.length > 0) {
+    app.register(cors, {
+      origin: cfg.corsOrigins.includes('*') ? '*' : cfg.corsOrigins,
+      methods: ['GET', 'POST', 'OPTIONS'],
+      exposedHeaders: ['x-request-id', 'retry-after'],
+    });
+  }
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requests.inc({ endpoint: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+  });
+  registerApiKey(app, cfg.apiKey);
+  registerErrorHandler(app);
+  registerHealth(app, state);
+  registerModels(app, state);
+  registerCompletions(app, state);
+  registerChatCompletions(app, state);
+  return app;
+}

@@ -1,0 +1,45 @@
+// The server's runtime settings (what `sprig serve` flags and SPRIG_* env vars set), with defaults.
+// Model loading options live in server/main.ts; this is only what buildApp needs.
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** When set, every route but /health needs `Authorization: Bearer <apiKey>`. */
+  apiKey: string | null;
+  /** Generations that may wait for a slot; one more gets 429. */
+  maxQueue: number;
+  /** Generations running at once (they interleave step by step). */
+  maxConcurrent: number;
+  /** Per-request budget from arrival (queue wait included); 0 = none. */
+  requestTimeoutMs: number;
+  /** Allowed CORS origins ('*' for any); empty = no CORS headers. */
+  corsOrigins: string[];
+  bodyLimitBytes: number;
+  /** Default drafters for requests that do not pick their own; empty = the engine's default. */
+  drafters: string[];
+  /** Draft nodes per step, or 'auto' (the expander sizes each step's tree). */
+  treeBudget: number | 'auto';
+  /** Hard cap on draft nodes per step; undefined = the engine's default. Requests may lower it. */
+  maxTreeTokens?: number;
+  /** On SIGTERM, how long running requests may finish before they are cut off. */
+  drainTimeoutMs: number;
+}
+
+export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
+  host: '127.0.0.1',
+  port: 8080,
+  apiKey: null,
+  maxQueue: 64,
+  maxConcurrent: 8,
+  requestTimeoutMs: 600_000,
+  corsOrigins: [],
+  bodyLimitBytes: 4 * 1024 * 1024,
+  drafters: [],
+  treeBudget: 'auto',
+  drainTimeoutMs: 30_000,
+});
+
+export function resolveServerConfig(partial: Partial<ServerConfig> = {}): ServerConfig {
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  return Object.freeze({ ...DEFAULT_SERVER_CONFIG, ...defined }) as ServerConfig;
+}

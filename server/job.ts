@@ -1,0 +1,240 @@
+// One API request's generations: admission, a slot per choice, text-level stop strings, the request's
+// AbortSignal (disconnect, timeout, shutdown), and usage. A failing choice cancels only its own request.
+import type { FastifyBaseLogger } from 'fastify';
+import { errors, type SprigError } from '../common/errors.ts';
+import type { SpeculationStats } from '../engine/stats.ts';
+import { IncrementalDetokenizer } from '../model/detokenizer.ts';
+import type { ServerConfig } from './config.ts';
+import type { Engine } from './engine.ts';
+import type { Metrics } from './metrics.ts';
+import type { GenerationPlan } from './params.ts';
+import type { Prompt } from './prompts.ts';
+import type { Lease, Scheduler } from './scheduler.ts';
+import { mergeSpeculation } from './speculation.ts';
+import { StopStringMatcher } from './stop-strings.ts';
+
+/** What ended a request early. */
+export type CancelKind = 'disconnect' | 'timeout' | 'shutdown' | 'failed';
+
+/** The finish reasons a client sees; 'cancelled' only reaches clients that are gone. */
+export type ChoiceFinish = 'stop' | 'length' | 'cancelled';
+
+export interface JobContext {
+  engine: Engine;
+  scheduler: Scheduler;
+  metrics: Metrics;
+  config: ServerConfig;
+  /** Running jobs, so shutdown can cut them off. */
+  active: Set<Job>;
+}
+
+/** Receives text as it is decided. Sinks MUST NOT throw. */
+export interface JobSink {
+  onText?(index: number, text: string): void;
+  onFinish?(index: number, finishReason: ChoiceFinish): void;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface ChoiceOutput {
+  index: number;
+  text: string;
+  finishReason: ChoiceFinish;
+  numTokens: number;
+  speculation?: SpeculationStats;
+}
+
+export interface JobOutput {
+  choices: ChoiceOutput[];
+  usage: Usage;
+  speculation?: SpeculationStats;
+}
+
+interface ChoiceInput {
+  index: number;
+  prompt: Prompt;
+  maxTokens: number;
+  seed: number | undefined;
+  lease: Lease;
+}
+
+export class Job {
+  private readonly controller = new AbortController();
+  private readonly inputs: ChoiceInput[];
+  private readonly timer: NodeJS.Timeout | null = null;
+  private cancelKind: CancelKind | null = null;
+  private firstError: unknown = null;
+
+  /**
+   * Checks every prompt against the context window and admits all choices at once (or throws 429);
+   * nothing runs until run(). startMs is the request's arrival (performance.now()).
+   */
+  constructor(
+    private readonly ctx: JobContext,
+    prompts: Prompt[],
+    private readonly plan: GenerationPlan,
+    private readonly opts: { echo: boolean; startMs: number; log: FastifyBaseLogger },
+  ) {
+    const ctxLen = ctx.engine.contextLength;
+    const maxTokens = prompts.map((p, i) => {
+      const where = prompts.length > 1 ? ` (prompt ${i})` : '';
+      const n = plan.maxTokens ?? ctxLen - p.tokens.length;
+      if (p.tokens.length + n > ctxLen || n < 1) {
+        const asked = plan.maxTokens === null ? 'at least 1 new token' : `max_tokens (${n})`;
+        throw errors.contextOverflow(
+          `This model's context window is ${ctxLen} tokens, but the prompt${where} has ${p.tokens.length} tokens and ${asked} was requested, ${p.tokens.length + Math.max(n, 1)} in all; shorten the prompt or lower max_tokens`,
+          plan.maxTokens === null ? 'messages' : 'max_tokens',
+        );
+      }
+      return n;
+    });
+    const leases = ctx.scheduler.reserve(prompts.length * plan.n, this.controller.signal);
+    this.inputs = leases.map((lease, k) => {
+      const p = Math.floor(k / plan.n);
+      const j = k % plan.n;
+      const seed = plan.sampling.seed === undefined ? undefined : plan.sampling.seed + j;
+      return { index: k, prompt: prompts[p], maxTokens: maxTokens[p], seed, lease };
+    });
+    const timeoutMs = ctx.config.requestTimeoutMs;
+    if (timeoutMs > 0) {
+      const left = Math.max(0, timeoutMs - (performance.now() - opts.startMs));
+      this.timer = setTimeout(() => this.cancel('timeout'), left);
+    }
+    ctx.active.add(this);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Stops every choice at its next step; waiting choices leave the queue with an error. */
+  cancel(kind: CancelKind): void {
+    if (this.controller.signal.aborted) return;
+    this.cancelKind = kind;
+    this.controller.abort(this.abortError(kind));
+  }
+
+  /** Runs all choices; resolves when every one has finished, rejects with the first failure. */
+  async run(sink: JobSink = {}): Promise<JobOutput> {
+    try {
+      const settled = await Promise.allSettled(this.inputs.map((c) => this.runChoice(c, sink).catch((e: unknown) => {
+        this.firstError ??= e;
+        this.cancel('failed');
+        throw e;
+      })));
+      if (this.firstError !== null) throw this.firstError;
+      const choices = settled.map((s) => (s as PromiseFulfilledResult<ChoiceOutput>).value);
+      const numPromptTokens = [...new Set(this.inputs.map((c) => c.prompt))].reduce((a, p) => a + p.tokens.length, 0);
+      const numCompletionTokens = choices.reduce((a, c) => a + c.numTokens, 0);
+      this.ctx.metrics.e2eLatency.observe((performance.now() - this.opts.startMs) / 1000);
+      this.ctx.metrics.promptTokens.inc(numPromptTokens);
+      this.opts.log.info({ promptTokens: numPromptTokens, completionTokens: numCompletionTokens, choices: choices.length, finish: choices.map((c) => c.finishReason) }, 'generation done');
+      return {
+        choices,
+        usage: { prompt_tokens: numPromptTokens, completion_tokens: numCompletionTokens, total_tokens: numPromptTokens + numCompletionTokens },
+        speculation: mergeSpeculation(choices.flatMap((c) => (c.speculation ? [c.speculation] : []))),
+      };
+    } finally {
+      if (this.timer) clearTimeout(this.timer);
+      for (const c of this.inputs) c.lease.release();
+      this.ctx.active.delete(this);
+    }
+  }
+
+  private async runChoice(c: ChoiceInput, sink: JobSink): Promise<ChoiceOutput> {
+    await c.lease.granted;
+    const { engine, metrics } = this.ctx;
+    const stopper = new AbortController();
+    const detok = new IncrementalDetokenizer(engine.tokenizer);
+    const matcher = new StopStringMatcher(this.plan.stop);
+    let text = '';
+    let numTokens = 0;
+    let lastMs: number | null = null;
+    const emit = (piece: string) => {
+      if (piece === '') return;
+      text += piece;
+      sink.onText?.(c.index, piece);
+    };
+    if (this.opts.echo) emit(c.prompt.text);
+
+    // Text work (detokenize, stop strings, write) runs in a setImmediate, so it overlaps the next
+    // forward (onnxruntime computes off the main thread) instead of delaying it. A stop string found
+    // there aborts the generation at its next step; tokens past the stop are dropped.
+    let pending: number[] = [];
+    let scheduled = false;
+    const drain = () => {
+      scheduled = false;
+      const tokens = pending;
+      pending = [];
+      let piece = '';
+      for (const t of tokens) {
+        if (matcher.stopped) break;
+        numTokens++;
+        const r = matcher.push(detok.push(t));
+        piece += r.text;
+        if (r.stopped) stopper.abort();
+      }
+      emit(piece);
+    };
+    const onTokens = (tokens: number[]) => {
+      const now = performance.now();
+      if (lastMs === null) metrics.timeToFirstToken.observe((now - this.opts.startMs) / 1000);
+      else for (let i = 0; i < tokens.length; i++) metrics.interTokenLatency.observe((now - lastMs) / tokens.length / 1000);
+      lastMs = now;
+      for (const t of tokens) pending.push(t);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(drain);
+      }
+    };
+
+    let result;
+    try {
+      result = await engine.generate({
+        promptTokens: c.prompt.tokens,
+        maxTokens: c.maxTokens,
+        sampling: { ...this.plan.sampling, seed: c.seed },
+        signal: AbortSignal.any([this.controller.signal, stopper.signal]),
+        drafters: this.plan.drafters,
+        treeBudget: this.plan.treeBudget,
+        maxTreeTokens: this.plan.maxTreeTokens,
+      }, onTokens);
+    } finally {
+      c.lease.release();
+    }
+    drain();
+    if (!matcher.stopped) {
+      const last = matcher.push(detok.flush());
+      emit(last.text + matcher.flush());
+    }
+    metrics.generationTokens.inc(numTokens);
+    if (result.speculation) metrics.observeSpeculation(result.speculation);
+    const finishReason = this.finishReason(result.finishReason, matcher.stopped);
+    sink.onFinish?.(c.index, finishReason);
+    return { index: c.index, text, finishReason, numTokens, speculation: result.speculation };
+  }
+
+  private finishReason(engineReason: 'stop' | 'length' | 'cancelled', stopString: boolean): ChoiceFinish {
+    if (stopString || engineReason === 'stop') return 'stop';
+    if (engineReason === 'length') return 'length';
+    // NOTE(server): a timeout or shutdown cut-off ends the text like a length budget does (as llama.cpp's t_max_predict_ms).
+    return this.cancelKind === 'timeout' || this.cancelKind === 'shutdown' ? 'length' : 'cancelled';
+  }
+
+  private abortError(kind: CancelKind): SprigError {
+    switch (kind) {
+      case 'timeout':
+        return errors.queueFull(`the request waited ${this.ctx.config.requestTimeoutMs} ms (--request-timeout-ms) without getting a generation slot; retry later`);
+      case 'shutdown':
+        return errors.cancelled('the server is shutting down');
+      case 'disconnect':
+        return errors.cancelled('the client disconnected');
+      case 'failed':
+        return errors.cancelled('another choice of this request failed');
+    }
+  }
+}

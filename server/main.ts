@@ -1,0 +1,86 @@
+// Standalone start-up: listen first (so /health can say 503 while the model loads), load the engine,
+// then serve until shutdown(), which drains running requests before closing. Bad flags fail here, once.
+import type { FastifyInstance } from 'fastify';
+import { errors } from '../common/errors.ts';
+import { logger as processLogger, type Logger } from '../common/log.ts';
+import { parseDrafters } from '../drafters/registry.ts';
+import { verifyCostCurve } from '../engine/verify-cost.ts';
+import { buildApp } from './app.ts';
+import { resolveServerConfig, type ServerConfig } from './config.ts';
+import { openEngine, type Engine } from './engine.ts';
+
+export interface ServeOptions extends Partial<ServerConfig> {
+  /** Checkpoint folder; undefined = the embedded default model. */
+  model?: string;
+  /** Draft checkpoint for the `draft` drafter (same vocabulary as the model). */
+  draft?: string;
+  /** Token datastore file for the `retrieval` drafter. */
+  datastore?: string;
+  /** onnxruntime intra-op threads; 0 = onnxruntime chooses. */
+  threads?: number;
+}
+
+export interface StartDeps {
+  log?: Logger;
+  /** Replaces loading opts.model (tests). */
+  engine?: Promise<Engine>;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  engine: Engine;
+  /** Stops taking requests, lets running ones finish (up to drainTimeoutMs), then frees the model. */
+  shutdown(): Promise<void>;
+}
+
+export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Promise<RunningServer> {
+  const log = deps.log ?? processLogger;
+  const config = resolveServerConfig(opts);
+  const drafters = parseDrafters(config.drafters, '--drafters');
+  if (drafters.includes('draft') && !opts.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
+  const loading = deps.engine ?? openEngine({ model: opts.model, draft: opts.draft, datastore: opts.datastore, threads: opts.threads, log: log.child({ component: 'engine' }) });
+  const app = buildApp(config, { engine: loading, logger: log });
+  let url: string;
+  try {
+    url = await app.listen({ host: config.host, port: config.port });
+  } catch (e) {
+    await loading.then((engine) => engine.dispose(), () => {});
+    throw e;
+  }
+  log.info({ url }, `sprig listening on ${url}`);
+  if (config.host !== '127.0.0.1' && config.host !== 'localhost' && !config.apiKey) log.warn({ host: config.host }, 'listening beyond localhost without --api-key');
+  if (config.corsOrigins.includes('*') && !config.apiKey) log.warn('--cors * without --api-key: any web page can use this server');
+  let engine: Engine;
+  try {
+    engine = await loading;
+    // The 'auto' tree budget needs this machine's verify-cost curve: measure it before /health says ready.
+    if (drafters.length > 0 && config.treeBudget === 'auto') await verifyCostCurve(engine.runner);
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
+  log.info({ model: engine.modelId, contextLength: engine.contextLength, drafters: drafters.length ? drafters : ['none'], maxConcurrent: config.maxConcurrent, maxQueue: config.maxQueue }, 'model ready');
+
+  let closing: Promise<void> | null = null;
+  const shutdown = () => (closing ??= (async () => {
+    const state = app.sprig;
+    log.info({ running: state.scheduler.running, waiting: state.scheduler.waiting, drainTimeoutMs: config.drainTimeoutMs }, 'draining');
+    const timer = setTimeout(() => {
+      log.warn({ running: state.active.size }, 'drain timeout: cutting off running requests');
+      state.cancelAll('shutdown');
+    }, config.drainTimeoutMs);
+    // close() drops the connections idle at that moment; keep-alive ones whose response ends later
+    // would hold it open until the client lets go, so sweep them as they go idle.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(timer);
+      clearInterval(sweep);
+      await engine.dispose();
+    }
+    log.info('stopped');
+  })());
+  return { app, url, engine, shutdown };
+}

@@ -1,0 +1,100 @@
+// Request body → generation plan: defaults, the model check, and clear 400s for the OpenAI parameters
+// Sprig does not implement yet. Pure functions; nothing here touches the engine.
+import { errors } from '../common/errors.ts';
+import { parseDrafters } from '../drafters/registry.ts';
+import type { SamplingParams } from '../engine/sampling.ts';
+import type { ServerConfig } from './config.ts';
+import type { ChatBody, CommonBody, CompletionBody } from './schemas/openai.ts';
+
+export interface GenerationPlan {
+  /** null: up to the end of the context window. */
+  maxTokens: number | null;
+  sampling: SamplingParams;
+  stop: string[];
+  /** Choices per prompt. */
+  n: number;
+  stream: boolean;
+  includeUsage: boolean;
+  /** undefined: the engine's default. */
+  drafters?: string[];
+  treeBudget: number | 'auto';
+  maxTreeTokens?: number;
+}
+
+/** A request may name the served model (by id or by the path it was loaded from) or leave it out. */
+export function checkModel(model: string | undefined, modelId: string): void {
+  if (model === undefined || model === '' || model === modelId || model === 'default') return;
+  throw errors.notFound(`The model '${model}' does not exist; this server serves '${modelId}'`, 'model');
+}
+
+const notYet = (param: string, what: string) => errors.invalidParam(`${param} is not supported yet: ${what}`, param);
+
+function rejectCommonUnsupported(body: CommonBody): void {
+  if (body.presence_penalty) throw notYet('presence_penalty', 'only 0 is accepted');
+  if (body.frequency_penalty) throw notYet('frequency_penalty', 'only 0 is accepted');
+  if (body.logit_bias && Object.keys(body.logit_bias).length > 0) throw notYet('logit_bias', 'only an empty object is accepted');
+}
+
+export function rejectUnsupportedCompletion(body: CompletionBody): void {
+  rejectCommonUnsupported(body);
+  if (body.suffix) throw errors.invalidParam('suffix is not supported: Sprig has no fill-in-the-middle mode', 'suffix');
+  if (body.logprobs !== undefined && body.logprobs !== null) throw notYet('logprobs', 'leave it out or set it to null');
+  const n = body.n ?? 1;
+  if (body.best_of !== undefined && body.best_of !== null && body.best_of !== n) {
+    throw notYet('best_of', `it must equal n (${n}) or be left out`);
+  }
+}
+
+export function rejectUnsupportedChat(body: ChatBody): void {
+  rejectCommonUnsupported(body);
+  if (body.logprobs) throw notYet('logprobs', 'set it to false or leave it out');
+  if (body.top_logprobs) throw notYet('top_logprobs', 'set it to 0 or leave it out');
+  if (body.response_format && body.response_format.type !== 'text') {
+    throw notYet('response_format', `only {"type": "text"} is accepted, got "${body.response_format.type}"`);
+  }
+  if (body.tools && body.tools.length > 0) throw notYet('tools', 'tool calling is not implemented');
+  if (body.tool_choice !== undefined && body.tool_choice !== 'none' && body.tool_choice !== 'auto') {
+    throw notYet('tool_choice', 'tool calling is not implemented');
+  }
+}
+
+/** What planGeneration needs to know about the loaded engine. */
+export interface EngineLimits {
+  maxTreeTokens: number;
+  hasDraftModel: boolean;
+}
+
+function requestDrafters(names: string[], engine: EngineLimits): string[] {
+  const parsed = parseDrafters(names, 'speculation.drafters');
+  if (parsed.includes('draft') && !engine.hasDraftModel) {
+    throw errors.invalidParam('the drafter "draft" needs a draft model, and this server was started without --draft', 'speculation.drafters');
+  }
+  return parsed;
+}
+
+export function planGeneration(body: CommonBody, maxTokens: number | null, config: ServerConfig, engine: EngineLimits): GenerationPlan {
+  const stop = body.stop === undefined || body.stop === null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
+  const spec = body.speculation ?? {};
+  const off = spec.enabled === false;
+  const defaultDrafters = config.drafters.length ? config.drafters : undefined;
+  const maxTreeTokens = spec.max_tree_tokens ?? config.maxTreeTokens;
+  if (maxTreeTokens !== undefined && maxTreeTokens > engine.maxTreeTokens) {
+    throw errors.invalidParam(`speculation.max_tree_tokens is ${maxTreeTokens}, but this model accepts at most ${engine.maxTreeTokens} draft tokens per step`, 'speculation.max_tree_tokens');
+  }
+  return {
+    maxTokens,
+    sampling: {
+      temperature: body.temperature ?? 1,
+      topK: Math.max(0, body.top_k ?? 0),
+      topP: body.top_p ?? 1,
+      seed: body.seed ?? undefined,
+    },
+    stop,
+    n: body.n ?? 1,
+    stream: body.stream === true,
+    includeUsage: body.stream === true && body.stream_options?.include_usage === true,
+    drafters: off ? [] : spec.drafters ? requestDrafters(spec.drafters, engine) : defaultDrafters,
+    treeBudget: config.treeBudget,
+    maxTreeTokens: off ? undefined : maxTreeTokens,
+  };
+}

@@ -1,0 +1,22 @@
+// POST /v1/chat/completions: messages rendered with the checkpoint's chat template (400 without one).
+import type { FastifyInstance } from 'fastify';
+import { checkModel, planGeneration, rejectUnsupportedChat } from '../params.ts';
+import { chatPrompt } from '../prompts.ts';
+import { chatBodySchema, chatResponseSchema, errorResponseSchema, type ChatBody } from '../schemas/openai.ts';
+import { serveJob } from '../serve-job.ts';
+import type { ServerState } from '../state.ts';
+
+export function registerChatCompletions(app: FastifyInstance, state: ServerState): void {
+  app.post<{ Body: ChatBody }>('/v1/chat/completions', {
+    schema: { body: chatBodySchema, response: { 200: chatResponseSchema, '4xx': errorResponseSchema, '5xx': errorResponseSchema } },
+  }, async (request, reply) => {
+    const body = request.body;
+    const engine = await state.getEngine();
+    checkModel(body.model, engine.modelId);
+    rejectUnsupportedChat(body);
+    const prompt = chatPrompt(body.messages, engine.tokenizer);
+    // max_completion_tokens wins over the deprecated max_tokens; neither means "fill the window".
+    const plan = planGeneration(body, body.max_completion_tokens ?? body.max_tokens ?? null, state.config, engine);
+    return serveJob(state, request, reply, 'chat', [prompt], plan);
+  });
+}

@@ -1,0 +1,19 @@
+// GET /health: 503 while the model loads, 200 once it can serve. Never behind the API key.
+// GET /metrics: Prometheus text from the app's registry.
+import type { FastifyInstance } from 'fastify';
+import type { ServerState } from '../state.ts';
+
+const statusSchema = { type: 'object', properties: { status: { type: 'string' } } } as const;
+
+export function registerHealth(app: FastifyInstance, state: ServerState): void {
+  app.get('/health', { schema: { response: { 200: statusSchema, 503: statusSchema } } }, async (_request, reply) => {
+    if (state.engine === null) return reply.code(503).send({ status: 'loading' });
+    return { status: 'ok' };
+  });
+
+  app.get('/metrics', { schema: { response: { 200: { type: 'string' } } } }, async (_request, reply) => {
+    const registry = state.metrics.registry;
+    reply.type(registry.contentType);
+    return registry.metrics();
+  });
+}

@@ -1,0 +1,225 @@
+// JSON schemas and types of the OpenAI request bodies Sprig accepts (the only snake_case in the server).
+// Unknown top-level fields are rejected (additionalProperties: false) so typos never pass silently.
+
+const nullable = (type: string | string[]) => ({ type: [...(Array.isArray(type) ? type : [type]), 'null'] });
+
+const tokenIds = { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 } as const;
+
+/** Sprig's per-request extension: turn speculation off, pick drafters, cap the draft tree. */
+const speculation = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    enabled: { type: 'boolean' },
+    drafters: { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 16 },
+    max_tree_tokens: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+/** Fields shared by /v1/completions and /v1/chat/completions. */
+const common = {
+  model: { type: 'string' },
+  max_tokens: { ...nullable('integer'), minimum: 1 },
+  temperature: { ...nullable('number'), minimum: 0, maximum: 2 },
+  top_p: { ...nullable('number'), exclusiveMinimum: 0, maximum: 1 },
+  top_k: { ...nullable('integer'), minimum: -1 },
+  seed: nullable('integer'),
+  stop: {
+    anyOf: [
+      { type: 'null' },
+      { type: 'string', minLength: 1 },
+      { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 16 },
+    ],
+  },
+  n: { ...nullable('integer'), minimum: 1, maximum: 16 },
+  stream: nullable('boolean'),
+  stream_options: {
+    ...nullable('object'),
+    additionalProperties: false,
+    properties: { include_usage: { type: 'boolean' } },
+  },
+  presence_penalty: { ...nullable('number'), minimum: -2, maximum: 2 },
+  frequency_penalty: { ...nullable('number'), minimum: -2, maximum: 2 },
+  logit_bias: { ...nullable('object'), additionalProperties: { type: 'number', minimum: -100, maximum: 100 } },
+  user: { type: 'string' },
+  speculation,
+} as const;
+
+export const completionBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['prompt'],
+  properties: {
+    ...common,
+    prompt: {
+      anyOf: [
+        { type: 'string' },
+        { type: 'array', items: { type: 'string' }, minItems: 1 },
+        tokenIds,
+        { type: 'array', items: tokenIds, minItems: 1 },
+      ],
+    },
+    echo: nullable('boolean'),
+    suffix: nullable('string'),
+    best_of: { ...nullable('integer'), minimum: 1 },
+    logprobs: { ...nullable('integer'), minimum: 0, maximum: 5 },
+  },
+} as const;
+
+const contentPart = {
+  type: 'object',
+  required: ['type'],
+  properties: { type: { type: 'string' }, text: { type: 'string' } },
+} as const;
+
+const message = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['role'],
+  properties: {
+    role: { type: 'string', enum: ['system', 'developer', 'user', 'assistant', 'tool'] },
+    content: { anyOf: [{ type: 'null' }, { type: 'string' }, { type: 'array', items: contentPart }] },
+    name: { type: 'string' },
+    tool_call_id: { type: 'string' },
+    tool_calls: { type: 'array' },
+    refusal: nullable('string'),
+  },
+} as const;
+
+export const chatBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['messages'],
+  properties: {
+    ...common,
+    messages: { type: 'array', items: message, minItems: 1 },
+    max_completion_tokens: { ...nullable('integer'), minimum: 1 },
+    logprobs: nullable('boolean'),
+    top_logprobs: { ...nullable('integer'), minimum: 0, maximum: 20 },
+    response_format: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } },
+    tools: { type: 'array' },
+    tool_choice: { anyOf: [{ type: 'string' }, { type: 'object' }] },
+    parallel_tool_calls: { type: 'boolean' },
+    metadata: { type: 'object' },
+    store: nullable('boolean'),
+  },
+} as const;
+
+export interface SpeculationOptions {
+  enabled?: boolean;
+  drafters?: string[];
+  max_tree_tokens?: number;
+}
+
+/** What both endpoints share, after schema validation. */
+export interface CommonBody {
+  model?: string;
+  max_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  top_k?: number | null;
+  seed?: number | null;
+  stop?: string | string[] | null;
+  n?: number | null;
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  logit_bias?: Record<string, number> | null;
+  user?: string;
+  speculation?: SpeculationOptions;
+}
+
+export interface CompletionBody extends CommonBody {
+  prompt: string | string[] | number[] | number[][];
+  echo?: boolean | null;
+  suffix?: string | null;
+  best_of?: number | null;
+  logprobs?: number | null;
+}
+
+export interface ContentPart { type: string; text?: string }
+
+export interface ChatMessageBody {
+  role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+  content?: string | ContentPart[] | null;
+  name?: string;
+}
+
+export interface ChatBody extends CommonBody {
+  messages: ChatMessageBody[];
+  max_completion_tokens?: number | null;
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
+  response_format?: { type: string };
+  tools?: unknown[];
+  tool_choice?: string | object;
+  parallel_tool_calls?: boolean;
+}
+
+/** The OpenAI error envelope, as every error response carries it. */
+export const errorResponseSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: {
+        message: { type: 'string' },
+        type: { type: 'string' },
+        param: nullable('string'),
+        code: nullable('string'),
+      },
+    },
+  },
+} as const;
+
+const usage = {
+  type: 'object',
+  properties: { prompt_tokens: { type: 'integer' }, completion_tokens: { type: 'integer' }, total_tokens: { type: 'integer' } },
+} as const;
+
+/** Passed through as the engine reports it (see engine/stats.ts SpeculationStats). */
+const speculationStats = { type: 'object', additionalProperties: true } as const;
+
+export const completionResponseSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    object: { type: 'string' },
+    created: { type: 'integer' },
+    model: { type: 'string' },
+    choices: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { index: { type: 'integer' }, text: { type: 'string' }, logprobs: { type: 'null' }, finish_reason: { type: 'string' } },
+      },
+    },
+    usage,
+    speculation: speculationStats,
+  },
+} as const;
+
+export const chatResponseSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    object: { type: 'string' },
+    created: { type: 'integer' },
+    model: { type: 'string' },
+    choices: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          index: { type: 'integer' },
+          message: { type: 'object', properties: { role: { type: 'string' }, content: { type: 'string' } } },
+          logprobs: { type: 'null' },
+          finish_reason: { type: 'string' },
+        },
+      },
+    },
+    usage,
+    speculation: speculationStats,
+  },
+} as const;

@@ -1,0 +1,52 @@
+// The shared tail of both generation routes: run a Job and answer with one JSON body or an SSE stream.
+// A client that goes away cancels its job; an error after the headers arrives as an error chunk + [DONE].
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Job } from './job.ts';
+import { errorBody, toSprigError } from './error-handler.ts';
+import { finishChunk, newMeta, responseBody, roleChunk, textChunk, usageChunk, type Endpoint } from './openai-format.ts';
+import type { GenerationPlan } from './params.ts';
+import type { Prompt } from './prompts.ts';
+import { SseStream } from './sse.ts';
+import type { ServerState } from './state.ts';
+
+export async function serveJob(
+  state: ServerState,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  endpoint: Endpoint,
+  prompts: Prompt[],
+  plan: GenerationPlan,
+  echo = false,
+): Promise<unknown> {
+  const ctx = await state.jobContext();
+  const startMs = performance.now() - reply.elapsedTime;
+  // Admission happens here, before any header is sent, so a full queue is still a plain 429.
+  const job = new Job(ctx, prompts, plan, { echo, startMs, log: request.log });
+  const onClose = () => {
+    if (!reply.raw.writableFinished) job.cancel('disconnect');
+  };
+  reply.raw.on('close', onClose);
+  const meta = newMeta(endpoint, ctx.engine.modelId, plan.includeUsage);
+  try {
+    if (!plan.stream) return responseBody(meta, await job.run());
+
+    const sse = new SseStream(reply);
+    if (endpoint === 'chat') for (let i = 0; i < prompts.length * plan.n; i++) sse.send(roleChunk(meta, i));
+    try {
+      const out = await job.run({
+        onText: (index, text) => sse.send(textChunk(meta, index, text)),
+        onFinish: (index, reason) => sse.send(finishChunk(meta, index, reason)),
+      });
+      if (plan.includeUsage) sse.send(usageChunk(meta, out.usage, out.speculation));
+    } catch (err) {
+      const e = toSprigError(err);
+      if (e.statusCode >= 500) request.log.error({ err }, 'stream failed');
+      else request.log.info({ code: e.code }, e.message);
+      sse.send(errorBody(e));
+    }
+    sse.end();
+    return reply;
+  } finally {
+    reply.raw.off('close', onClose);
+  }
+}

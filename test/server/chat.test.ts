@@ -1,0 +1,91 @@
+// /v1/chat/completions through app.inject: the chat template, content parts, max_completion_tokens,
+// a model without a template, and the OpenAI parameters that are rejected for now.
+import t from 'tap';
+import { generate } from '../../engine/generate.ts';
+import { buildTestApp, loadTestModel, MODEL_ID, testEngine } from './helpers.ts';
+
+const MESSAGES = [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Tell me a story.' }];
+
+async function chatReference(messages: { role: string; content: string }[], maxTokens: number) {
+  const { runner, tokenizer } = await loadTestModel();
+  const promptTokens = tokenizer.encode(tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
+  const res = await generate(runner, { promptTokens, maxTokens, sampling: { temperature: 0, topK: 0, topP: 1 }, eosIds: tokenizer.eosIds });
+  return { text: tokenizer.decode(res.tokens), numPrompt: promptTokens.length, numTokens: res.tokens.length };
+}
+
+t.test('messages are rendered with the chat template; greedy equals in-process', async (t) => {
+  const app = await buildTestApp(t);
+  const ref = await chatReference(MESSAGES, 20);
+  const res = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: MODEL_ID, messages: MESSAGES, max_tokens: 20, temperature: 0 } });
+  t.equal(res.statusCode, 200);
+  const body = res.json();
+  t.match(body, {
+    id: /^chatcmpl-/,
+    object: 'chat.completion',
+    model: MODEL_ID,
+    choices: [{ index: 0, message: { role: 'assistant', content: ref.text }, logprobs: null }],
+    usage: { prompt_tokens: ref.numPrompt, completion_tokens: ref.numTokens, total_tokens: ref.numPrompt + ref.numTokens },
+  });
+});
+
+t.test('max_completion_tokens wins over max_tokens; text content parts are joined', async (t) => {
+  const app = await buildTestApp(t);
+  const res = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { messages: MESSAGES, max_tokens: 30, max_completion_tokens: 3, temperature: 0 } });
+  t.equal(res.json().usage.completion_tokens, 3);
+  const parts = await app.inject({
+    method: 'POST', url: '/v1/chat/completions',
+    payload: { messages: [{ role: 'user', content: [{ type: 'text', text: 'Tell me' }, { type: 'text', text: 'a story.' }] }], max_tokens: 8, temperature: 0 },
+  });
+  const ref = await chatReference([{ role: 'user', content: 'Tell me\na story.' }], 8);
+  t.equal(parts.json().choices[0].message.content, ref.text);
+  const image = await app.inject({
+    method: 'POST', url: '/v1/chat/completions',
+    payload: { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] },
+  });
+  t.equal(image.statusCode, 400);
+  t.match(image.json(), { error: { param: 'messages[0].content', message: /only text content parts/ } });
+});
+
+t.test('without max_tokens the reply may fill the context window', async (t) => {
+  const app = await buildTestApp(t);
+  const res = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { messages: MESSAGES, temperature: 0, stop: ['\u0000'] } });
+  t.equal(res.statusCode, 200);
+  const body = res.json();
+  t.ok(body.usage.total_tokens <= 256);
+  if (body.choices[0].finish_reason === 'length') t.equal(body.usage.total_tokens, 256);
+});
+
+t.test('a model without a chat template: 400 that says so', async (t) => {
+  const { tokenizer } = await loadTestModel();
+  const engine = await testEngine({ tokenizer: { ...tokenizer, hasChatTemplate: false } });
+  const app = await buildTestApp(t, {}, engine);
+  const res = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { messages: MESSAGES } });
+  t.equal(res.statusCode, 400);
+  t.match(res.json(), { error: { type: 'invalid_request_error', param: 'messages', message: /no chat_template/ } });
+  t.equal((await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'hi', max_tokens: 2 } })).statusCode, 200, 'completions still work');
+});
+
+t.test('unsupported parameters are 400s that name the param', async (t) => {
+  const app = await buildTestApp(t);
+  const cases: [object, string][] = [
+    [{ logprobs: true }, 'logprobs'],
+    [{ top_logprobs: 3 }, 'top_logprobs'],
+    [{ presence_penalty: 0.5 }, 'presence_penalty'],
+    [{ frequency_penalty: -1 }, 'frequency_penalty'],
+    [{ logit_bias: { 5: 10 } }, 'logit_bias'],
+    [{ response_format: { type: 'json_object' } }, 'response_format'],
+    [{ tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools'],
+  ];
+  for (const [extra, param] of cases) {
+    const res = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { messages: MESSAGES, max_tokens: 2, ...extra } });
+    t.equal(res.statusCode, 400, param);
+    t.match(res.json(), { error: { param, message: /not supported yet/ } }, param);
+  }
+  const zeros = await app.inject({
+    method: 'POST', url: '/v1/chat/completions',
+    payload: { messages: MESSAGES, max_tokens: 2, presence_penalty: 0, frequency_penalty: 0, logit_bias: {}, logprobs: false, response_format: { type: 'text' }, user: 'u1' },
+  });
+  t.equal(zeros.statusCode, 200, 'neutral values are accepted');
+  const completionLogprobs = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', logprobs: 2 } });
+  t.match(completionLogprobs.json(), { error: { param: 'logprobs' } });
+});
