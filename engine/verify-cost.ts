@@ -20,7 +20,7 @@ export async function verifyCostCurve(runner: ModelRunner, threads = 1): Promise
   const hit = memo.get(runner);
   if (hit) return hit;
   const file = path.join(cacheRoot(), 'verify-cost', `${path.basename(path.dirname(runner.compileInfo.modelPath))}-t${threads}.json`);
-  let points: CostPoint[] | null = null;
+  let points: CostPoint[] | null;
   try {
     points = JSON.parse(fs.readFileSync(file, 'utf8')).points;
   } catch {
