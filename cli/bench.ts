@@ -1,6 +1,6 @@
 // `sprig bench`: speculative decoding vs the plain baseline on prompt suites, in-process or over HTTP.
 // Flags are parsed and validated here; bench/bench.ts does the work. Exit code 2 = a losslessness failure.
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DRAFTER_NAMES } from '../drafters/registry.ts';
 import { runBench, type BenchOptions } from '../bench/bench.ts';
 import { defaultDrafterSpecs } from '../bench/configs.ts';
@@ -77,9 +77,9 @@ export function registerBench(program: Command): void {
       return v;
     }, 'completions')
     .option('--drafters <list>', `configurations, comma-separated; '+' combines drafters (known: ${DRAFTER_NAMES.join(', ')}; HTTP also: server = the server's default). The baseline none always runs. Default: ${defaultDrafterSpecs(DRAFTER_NAMES).join(',')} (+ draft with --draft)`, list)
-    .option('--tree-budget <list>', 'draft nodes per step, comma-separated integers or auto', listOf('--tree-budget', budget), ['auto'])
-    .option('--temperature <list>', 'sampling temperatures, comma-separated (0 = greedy, checked for losslessness)', listOf('--temperature', temperature), [0])
-    .option('--concurrency <list>', 'HTTP mode: streaming clients at once, a sweep, e.g. 1,4,16', listOf('--concurrency', concurrency), [1])
+    .addOption(new Option('--tree-budget <list>', 'draft nodes per step, comma-separated integers or auto').argParser(listOf('--tree-budget', budget)).default(['auto'], 'auto'))
+    .addOption(new Option('--temperature <list>', 'sampling temperatures, comma-separated (0 = greedy, checked for losslessness)').argParser(listOf('--temperature', temperature)).default([0], '0'))
+    .addOption(new Option('--concurrency <list>', 'HTTP mode: streaming clients at once, a sweep, e.g. 1,4,16').argParser(listOf('--concurrency', concurrency)).default([1], '1'))
     .option('--suite <name>', `project prompt suite: ${Object.keys(SUITES).join(', ')} or auto (general for chat models, stories for models without a chat template)`, 'auto')
     .option('--prompts <files>', 'JSONL prompt files instead of a suite, comma-separated (Spec-Bench question.jsonl, HumanEval, or {"prompt"} / {"turns"} lines)', list)
     .option('--categories <list>', 'only these categories', list)

@@ -1,0 +1,64 @@
+// Losslessness check (Spec-Bench's equal.py): every greedy output must equal the baseline's, token for token
+// (or character for character when only text is known, e.g. over HTTP). A mismatch is a correctness bug.
+import { BASELINE, configKey } from './configs.ts';
+import type { LosslessCounts } from './metrics.ts';
+import type { BenchConfig, LosslessMismatch, Sample } from './types.ts';
+
+const SNIPPET = 40;
+
+function firstDiff<T>(a: ArrayLike<T>, b: ArrayLike<T>): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}
+
+function snippet(s: Sample, at: number): string {
+  if (s.outputTokens) return `[${s.outputTokens.slice(Math.max(0, at - 2), at + 8).join(',')}] "${s.output.slice(0, SNIPPET)}"`;
+  return JSON.stringify(s.output.slice(Math.max(0, at - 10), at + SNIPPET));
+}
+
+/**
+ * Compares every greedy (temperature 0) sample, the baseline's own repeats included, against the first
+ * baseline sample of the same item and turn. Returns per-config counts and the mismatches.
+ */
+export function checkLossless(samples: readonly Sample[], configs: readonly BenchConfig[]): LosslessCounts & { mismatches: LosslessMismatch[] } {
+  const greedy = new Set(configs.filter((c) => c.temperature === 0).map(configKey));
+  const baseKeys = new Set(configs.filter((c) => c.temperature === 0 && c.drafters === BASELINE).map(configKey));
+  const reference = new Map<string, Sample>();
+  for (const s of samples) {
+    const id = `${s.itemId}#${s.turn}`;
+    if (baseKeys.has(s.config) && !reference.has(id)) reference.set(id, s);
+  }
+  const checked = new Map<string, number>();
+  const mismatched = new Map<string, number>();
+  const mismatches: LosslessMismatch[] = [];
+  for (const s of samples) {
+    if (!greedy.has(s.config)) continue;
+    const ref = reference.get(`${s.itemId}#${s.turn}`);
+    if (!ref || ref === s) continue;
+    checked.set(s.config, (checked.get(s.config) ?? 0) + 1);
+    const at = ref.outputTokens && s.outputTokens ? firstDiff(ref.outputTokens, s.outputTokens) : firstDiff(ref.output, s.output);
+    if (at < 0) continue;
+    mismatched.set(s.config, (mismatched.get(s.config) ?? 0) + 1);
+    mismatches.push({ config: s.config, itemId: s.itemId, turn: s.turn, repeat: s.repeat, at, expected: snippet(ref, at), got: snippet(s, at) });
+  }
+  return { checked, mismatched, mismatches };
+}
+
+/** The loud stderr block; empty string when everything matched. */
+export function formatMismatches(mismatches: readonly LosslessMismatch[], labels: Map<string, string>): string {
+  if (mismatches.length === 0) return '';
+  const lines = [
+    '',
+    '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+    `!!! LOSSLESSNESS FAILURE: ${mismatches.length} greedy output(s) differ from the baseline (${BASELINE})`,
+    '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+  ];
+  for (const m of mismatches.slice(0, 20)) {
+    lines.push(`  ${labels.get(m.config) ?? m.config}  item ${m.itemId} turn ${m.turn} repeat ${m.repeat}: first difference at ${m.at}`);
+    lines.push(`    expected ${m.expected}`);
+    lines.push(`    got      ${m.got}`);
+  }
+  if (mismatches.length > 20) lines.push(`  … and ${mismatches.length - 20} more (see results.jsonl)`);
+  return `${lines.join('\n')}\n\n`;
+}

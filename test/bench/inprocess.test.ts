@@ -1,0 +1,92 @@
+// In-process runs on a tiny generated model: the whole `sprig bench` pipeline writes its four files, the
+// forward probe reproduces the engine's own per-step stats, and a deliberately corrupted output is caught.
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { EXIT_LOSSLESS_FAILURE, runBench, type BenchOptions } from '../../bench/bench.ts';
+import { acceptanceByDepth, meanAcceptedLength } from '../../bench/metrics.ts';
+import { generate } from '../../engine/generate.ts';
+import { testModel } from '../helpers/models.ts';
+
+const MODEL = testModel('bench-llama', { arch: 'llama', seed: 5, layers: 1, hidden: 32, heads: 4, kvHeads: 2, vocab: 300, contextLength: 512 });
+
+function sink() {
+  let text = '';
+  return { write: (s: string) => ((text += s), true), isTTY: false, get text() { return text; } };
+}
+
+function options(dir: string, extra: Partial<BenchOptions> = {}): BenchOptions {
+  const prompts = path.join(dir, 'p.jsonl');
+  fs.writeFileSync(prompts, [
+    JSON.stringify({ id: 'rep-1', category: 'copy', format: 'text', turns: ['a b c d e f g a b c d e f g a b c'] }),
+    JSON.stringify({ task_id: 'T/0', prompt: 'def f(x):\n    return x' }),
+    JSON.stringify({ question_id: 7, category: 'writing', turns: ['Write.', 'Again.'] }),
+  ].join('\n'));
+  return {
+    model: MODEL, endpoint: 'completions', drafters: ['lookup', 'recycling+lookup'], treeBudgets: [8], temperatures: [0], concurrency: [1],
+    suite: 'auto', prompts: [prompts], maxTokens: 24, repeats: 2, warmup: 1, seed: 0, threads: 1, out: path.join(dir, 'out'),
+    runId: 'test', command: 'sprig bench (test)', ...extra,
+  };
+}
+
+t.test('an in-process run writes results.jsonl, samples.jsonl, summary.md and report.html', async (t) => {
+  const dir = t.testdir();
+  const stdout = sink();
+  const stderr = sink();
+  const o = await runBench(options(dir), { stdout, stderr });
+  t.equal(o.exitCode, 0);
+  t.same(fs.readdirSync(o.outDir).sort(), ['report.html', 'results.jsonl', 'samples.jsonl', 'summary.md']);
+  t.equal(stdout.text, o.markdown, 'the markdown summary goes to stdout');
+  t.notMatch(stderr.text, /\[#/, 'no progress bar when stderr is not a TTY');
+  t.match(stderr.text, /results in/);
+  t.same(o.result.configs.map((c) => c.drafters), ['none', 'lookup', 'recycling+lookup'], 'the baseline is added');
+  t.same([...new Set(o.result.items.map((i) => i.category))], ['copy', 'p', 'writing'], 'HumanEval-style records take the file name as category');
+  // 3 configs × 2 repeats × 4 turns; warm-up excluded.
+  t.equal(o.result.samples.length, 24);
+  t.notOk(o.result.samples.some((s) => s.repeat < 0));
+  for (const s of o.result.samples) {
+    t.equal(s.numTokens, s.outputTokens!.length);
+    t.equal(s.itlMs.length, Math.max(0, s.numTokens - 1));
+    const spec = s.speculation!;
+    t.same(acceptanceByDepth(s.steps!), spec.acceptance_by_depth, `${s.config} ${s.itemId}: probe depth acceptance = engine's`);
+    t.equal(meanAcceptedLength(s.steps!), spec.steps ? spec.mean_accepted_length : null);
+    if (spec.tree_sizes) t.same(s.steps!.map((x) => x.treeSize), spec.tree_sizes);
+  }
+  const records = fs.readFileSync(path.join(o.outDir, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  t.equal(records.length, 3 * 4, '3 configs × (all + 3 categories)');
+  const lookup = records.find((r) => r.config.drafters === 'lookup' && r.category === 'all');
+  t.ok(lookup.metrics.speedup.median > 0);
+  t.same(lookup.metrics.lossless, { checked: 8, mismatches: 0 });
+  t.ok(lookup.metrics.peak_rss_mb > 10);
+  t.ok(lookup.metrics.mean_accepted_length > 1, 'lookup accepts drafts on the repetitive prompt');
+  t.match(fs.readFileSync(path.join(o.outDir, 'summary.md'), 'utf8'), /speedup/);
+});
+
+t.test('the losslessness check catches a deliberately corrupted output: stderr, markdown, HTML, exit code', async (t) => {
+  const dir = t.testdir();
+  const stderr = sink();
+  const o = await runBench(options(dir, { drafters: ['lookup'], repeats: 1 }), {
+    stdout: sink(),
+    stderr,
+    generate: async (runner, req, onTokens, resources) => {
+      const r = await generate(runner, req, onTokens, resources);
+      if (req.drafters?.includes('lookup') && r.tokens.length > 3) r.tokens[3] = (r.tokens[3] + 1) % runner.vocab;
+      return r;
+    },
+  });
+  t.equal(o.exitCode, EXIT_LOSSLESS_FAILURE);
+  t.ok(o.result.mismatches.length >= 3);
+  t.ok(o.result.mismatches.every((m) => m.config.startsWith('lookup|') && m.at === 3));
+  t.match(stderr.text, /LOSSLESSNESS FAILURE/);
+  t.match(stderr.text, /first difference at 3/);
+  t.match(o.markdown, /LOSSLESSNESS FAILURE/);
+  t.match(fs.readFileSync(path.join(o.outDir, 'report.html'), 'utf8'), /class="fail">LOSSLESSNESS FAILURE/);
+});
+
+t.test('bad flag combinations fail with clear messages', async (t) => {
+  const dir = t.testdir();
+  await t.rejects(runBench(options(dir, { concurrency: [1, 4] })), /--concurrency needs --base-url/);
+  await t.rejects(runBench(options(dir, { drafters: ['nope'] })), /unknown drafter "nope"/);
+  await t.rejects(runBench(options(dir, { drafters: ['draft'] })), /needs --draft/);
+  await t.rejects(runBench(options(dir, { categories: ['zzz'] })), /no prompts in zzz/);
+});
