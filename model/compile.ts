@@ -10,7 +10,7 @@ import { buildDecoderGraph } from './graph/build-decoder.ts';
 import { OnnxGraph } from './graph/onnx-graph.ts';
 
 /** Bump when the graph layout changes: old cache entries are then ignored. */
-export const BUILDER_VERSION = 'sprig-graph-3';
+export const BUILDER_VERSION = 'sprig-graph-5';
 
 export function cacheRoot(): string {
   return process.env.SPRIG_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'sprig');

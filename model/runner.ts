@@ -82,8 +82,8 @@ export class ModelRunner {
       logits_rows: int64Tensor(rows, [rows.length]),
     };
     for (let l = 0; l < numLayers; l++) {
-      feeds[`past_key.${l}`] = floatTensor(cache.pastKeys(l), [past, numKvHeads, headDim]);
-      feeds[`past_value.${l}`] = floatTensor(cache.pastValues(l), [past, numKvHeads, headDim]);
+      feeds[`past_key.${l}`] = floatTensor(cache.pastKeys(l), [1, past, numKvHeads * headDim]);
+      feeds[`past_value.${l}`] = floatTensor(cache.pastValues(l), [1, past, numKvHeads * headDim]);
     }
     const out = await this.session.run(feeds);
     for (let l = 0; l < numLayers; l++) {

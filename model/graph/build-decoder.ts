@@ -3,8 +3,10 @@
 //
 // Inputs:  input_ids [1, n] int64, position_ids [1, n] int64, attention_bias [1, 1, n, past + n] float
 //          (0 = attend, large negative = masked), logits_rows [m] int64 (which of the n rows get logits),
-//          past_key.{l} / past_value.{l} [past, numKvHeads, headDim] (sequence-major, so a cache prefix is a view).
-// Outputs: logits [m, vocab], present_key.{l} / present_value.{l} [n, numKvHeads, headDim] for the n new tokens.
+//          past_key.{l} / past_value.{l} [1, past, numKvHeads·headDim] (sequence-major, so a cache prefix is a view).
+// Outputs: logits [1, m, vocab], present_key.{l} / present_value.{l} [1, n, numKvHeads·headDim] for the n new tokens.
+//
+// Everything stays 3D [1, n, ·] so the graph needs no reshapes: per-op overhead dominates small models on CPU.
 import type { ModelSpec } from '../config.ts';
 import { OnnxGraph } from './onnx-graph.ts';
 
@@ -20,30 +22,58 @@ export interface BuildProgress {
 
 export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: OnnxGraph, onProgress?: BuildProgress): Uint8Array {
   const { hidden: D, numHeads: H, numKvHeads: KV, headDim: HD, numLayers: L } = spec;
-  const G = H / KV;
   const names = weightNames(spec, weights);
+  const gpt2 = spec.arch === 'gpt2';
 
   g.input('input_ids', 'int64', [1, 'n']);
   g.input('position_ids', 'int64', [1, 'n']);
   g.input('attention_bias', 'float', [1, 1, 'n', 'total']);
   g.input('logits_rows', 'int64', ['m']);
   for (let l = 0; l < L; l++) {
-    g.input(`past_key.${l}`, 'float', ['past', KV, HD]);
-    g.input(`past_value.${l}`, 'float', ['past', KV, HD]);
+    g.input(`past_key.${l}`, 'float', [1, 'past', KV * HD]);
+    g.input(`past_value.${l}`, 'float', [1, 'past', KV * HD]);
   }
 
-  const w = (name: string, transform?: (data: Float32Array, shape: number[]) => { data: Float32Array; shape: number[] }) => {
-    let t = weights.get(name);
-    if (transform) t = transform(t.data, t.shape);
+  const w = (name: string) => {
+    const t = weights.get(name);
     return g.weight(name, t.data, t.shape);
   };
-  const shape = (dims: number[]) => g.constInt64(dims);
 
-  const ids = g.op('Reshape', ['input_ids', shape([-1])]); // [n]
-  const pos = g.op('Reshape', ['position_ids', shape([-1])]); // [n]
+  /**
+   * x [1, n, in] · W → [1, n, Σ out], as one MatMul over HF Linear weights ([out, in], transposed here once)
+   * or GPT-2 Conv1D weights ([in, out], as they are); several weights are stacked along `out` and the result
+   * split back, so q/k/v and gate/up are one MatMul each.
+   */
+  const linear = (t: string, wNames: string[], bNames: (string | null)[], name: string, outNames?: string[]): string[] => {
+    const parts = wNames.map((wn) => weights.get(wn));
+    const inF = gpt2 ? parts[0].shape[0] : parts[0].shape[1];
+    const outs = parts.map((p) => (gpt2 ? p.shape[1] : p.shape[0]));
+    const total = outs.reduce((a, b) => a + b, 0);
+    const wData = new Float32Array(inF * total); // [in, Σ out]
+    let col = 0;
+    parts.forEach((p, pi) => {
+      const o = outs[pi];
+      for (let i = 0; i < inF; i++) {
+        for (let j = 0; j < o; j++) wData[i * total + col + j] = gpt2 ? p.data[i * o + j] : p.data[j * inF + i];
+      }
+      col += o;
+    });
+    let y = g.op('MatMul', [t, g.weight(`${name}.weight`, wData, [inF, total])]);
+    if (bNames.some((b) => b !== null)) {
+      const bData = new Float32Array(total);
+      let bo = 0;
+      bNames.forEach((bn, i) => {
+        if (bn) bData.set(weights.get(bn).data, bo);
+        bo += outs[i];
+      });
+      y = g.op('Add', [y, g.weight(`${name}.bias`, bData, [total])]);
+    }
+    return outs.length === 1 ? [y] : g.opN('Split', [y, g.constInt64(outs)], outs.length, { axis: 2 }, outNames);
+  };
+
   const embed = w(names.embed); // [vocab, D]
-  let x = g.op('Gather', [embed, ids], { axis: 0 }); // [n, D]
-  if (names.posEmbed) x = g.op('Add', [x, g.op('Gather', [w(names.posEmbed), pos], { axis: 0 })]);
+  let x = g.op('Gather', [embed, 'input_ids'], { axis: 0 }); // [1, n, D]
+  if (names.posEmbed) x = g.op('Add', [x, g.op('Gather', [w(names.posEmbed), 'position_ids'], { axis: 0 })]);
 
   // Rotary embedding (RoPE, Su et al. 2021, HF rotate-half layout) as onnxruntime's RotaryEmbedding contrib op,
   // reading cos/sin tables [contextLength, HD/2] at the caller's explicit positions.
@@ -65,115 +95,68 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
     cosCache = g.weight('rope.cos', cosT, [rows, half]);
     sinCache = g.weight('rope.sin', sinT, [rows, half]);
   }
-  const rope = (t: string, heads: number, outName?: string): string => {
-    // t [n, heads·HD] → [1, n, heads·HD] → rotated → [n, heads, HD]
-    const t3 = g.op('Reshape', [t, shape([1, -1, heads * HD])]);
-    const r = g.msOp('RotaryEmbedding', [t3, 'position_ids', cosCache, sinCache], { interleaved: 0, num_heads: heads });
-    return g.op('Reshape', [r, shape([-1, heads, HD])], {}, outName);
-  };
+  const rope = (t: string, heads: number, outName?: string): string =>
+    g.msOp('RotaryEmbedding', [t, 'position_ids', cosCache, sinCache], { interleaved: 0, num_heads: heads }, outName); // [1, n, heads·HD]
 
   const norm = (t: string, prefix: string): string => {
     if (spec.norm === 'layer') {
       return g.op('LayerNormalization', [t, w(`${prefix}.weight`), w(`${prefix}.bias`)], { axis: -1, epsilon: spec.normEps });
     }
-    // RMSNorm (Zhang & Sennrich 2019): t / sqrt(mean(t²) + eps) · weight
-    const ms = g.op('ReduceMean', [g.op('Pow', [t, g.constFloat([2], [])])], { axes: [-1], keepdims: 1 });
+    // RMSNorm (Zhang & Sennrich 2019): t / sqrt(mean(t²) + eps) · weight; onnxruntime fuses this pattern.
+    const ms = g.op('ReduceMean', [g.op('Pow', [t, g.constFloat([2], [])]), g.constInt64([-1])], { keepdims: 1 });
     const r = g.op('Div', [t, g.op('Sqrt', [g.op('Add', [ms, g.constFloat([spec.normEps], [])])])]);
     return g.op('Mul', [r, w(`${prefix}.weight`)]);
   };
 
-  // x [n, in] · W → [n, out]. HF Linear stores W as [out, in] (transB=1); GPT-2's Conv1D as [in, out].
-  const linear = (t: string, wName: string, bName: string | null): string => {
-    const inputs = [t, w(wName)];
-    if (bName) inputs.push(w(bName));
-    return g.op('Gemm', inputs, { transB: spec.arch === 'gpt2' ? 0 : 1 });
-  };
-
-  // Several HF Linear layers on the same input as ONE Gemm: their [out, in] weights (and biases) stacked
-  // along `out` at build time, the result split back. Fewer, larger ops: per-op overhead dominates small models.
-  const fusedLinear = (t: string, wNames: string[], bNames: (string | null)[], name: string): string[] => {
-    const parts = wNames.map((wn) => weights.get(wn));
-    const outs = parts.map((p) => p.shape[0]);
-    const inF = parts[0].shape[1];
-    const wData = new Float32Array(outs.reduce((a, b) => a + b, 0) * inF);
-    let off = 0;
-    for (const p of parts) {
-      wData.set(p.data, off);
-      off += p.data.length;
-    }
-    const inputs = [t, g.weight(`${name}.weight`, wData, [wData.length / inF, inF])];
-    if (bNames.some((b) => b !== null)) {
-      const bData = new Float32Array(wData.length / inF);
-      let bo = 0;
-      bNames.forEach((bn, i) => {
-        if (bn) bData.set(weights.get(bn).data, bo);
-        bo += outs[i];
-      });
-      inputs.push(g.weight(`${name}.bias`, bData, [bData.length]));
-    }
-    const y = g.op('Gemm', inputs, { transB: 1 });
-    return g.opN('Split', [y, g.constInt64(outs)], outs.length, { axis: 1 });
-  };
-
-  const scale = g.constFloat([1 / Math.sqrt(HD)], []);
   for (let l = 0; l < L; l++) {
     const n = names.layer(l);
-    const h = norm(x, n.norm1);
-    let q: string;
-    let k: string;
-    let v: string;
-    if (n.qkv) {
-      const qkv = linear(h, n.qkv, n.qkvBias); // [n, 3D]
-      [q, k, v] = g.opN('Split', [qkv, g.constInt64([D, D, D])], 3, { axis: 1 });
-    } else {
-      [q, k, v] = fusedLinear(h, [n.q, n.k, n.v], [n.qBias, n.kBias, n.vBias], `layers.${l}.qkv`); // [n, H·HD], [n, KV·HD] ×2
-    }
     const presentK = `present_key.${l}`;
     const presentV = `present_value.${l}`;
-    if (spec.ropeInvFreq) {
-      q = rope(q, H); // [n, H, HD]
-      rope(k, KV, presentK); // [n, KV, HD]
+    const h = norm(x, n.norm1); // [1, n, D]
+    const qkvNames = [`q.${l}`, `k.${l}`, presentV]; // v is an output as it comes
+    if (n.qkv) {
+      const [qkv] = linear(h, [n.qkv], [n.qkvBias], `layers.${l}.qkv`); // GPT-2's fused c_attn: [1, n, 3D]
+      g.opN('Split', [qkv, g.constInt64([D, D, D])], 3, { axis: 2 }, qkvNames);
     } else {
-      q = g.op('Reshape', [q, shape([-1, H, HD])]); // [n, H, HD]
-      g.op('Reshape', [k, shape([-1, KV, HD])], {}, presentK);
+      linear(h, [n.q, n.k, n.v], [n.qBias, n.kBias, n.vBias], `layers.${l}.qkv`, qkvNames);
     }
-    g.op('Reshape', [v, shape([-1, KV, HD])], {}, presentV);
-
-    const kAll = g.op('Concat', [`past_key.${l}`, presentK], { axis: 0 }); // [T, KV, HD]
-    const vAll = g.op('Concat', [`past_value.${l}`, presentV], { axis: 0 }); // [T, KV, HD]
-    const kT = g.op('Reshape', [g.op('Transpose', [kAll], { perm: [1, 2, 0] }), shape([KV, 1, HD, -1])]); // [KV, 1, HD, T]
-    const vH = g.op('Reshape', [g.op('Transpose', [vAll], { perm: [1, 0, 2] }), shape([KV, 1, -1, HD])]); // [KV, 1, T, HD]
-    // Query heads grouped by the KV head they share (GQA): head h uses KV head floor(h / G).
-    const qH = g.op('Reshape', [g.op('Transpose', [g.op('Mul', [q, scale])], { perm: [1, 0, 2] }), shape([KV, G, -1, HD])]); // [KV, G, n, HD]
-    const scores = g.op('Add', [g.op('MatMul', [qH, kT]), 'attention_bias']); // [KV, G, n, T]
-    const probs = g.op('Softmax', [scores], { axis: -1 });
-    const ctx = g.op('MatMul', [probs, vH]); // [KV, G, n, HD]
-    const merged = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [ctx, shape([H, -1, HD])])], { perm: [1, 0, 2] }), shape([-1, H * HD])]); // [n, H·HD]
-    x = g.op('Add', [x, linear(merged, n.o, n.oBias)]);
+    const [q, k] = qkvNames;
+    let qr = q;
+    if (spec.ropeInvFreq) {
+      qr = rope(q, H); // [1, n, H·HD]
+      rope(k, KV, presentK); // [1, n, KV·HD]
+    } else {
+      g.op('Identity', [k], {}, presentK);
+    }
+    // ONNX Attention (opset 23), 3D form: our sequence-major cache is already [1, T, KV·HD]; GQA by head counts;
+    // the caller's additive bias as attn_mask, so a tree mask works like a causal one.
+    const kAll = g.op('Concat', [`past_key.${l}`, presentK], { axis: 1 }); // [1, T, KV·HD]
+    const vAll = g.op('Concat', [`past_value.${l}`, presentV], { axis: 1 }); // [1, T, KV·HD]
+    const att = g.op('Attention', [qr, kAll, vAll, 'attention_bias'], { q_num_heads: H, kv_num_heads: KV }); // [1, n, H·HD]
+    x = g.op('Add', [x, linear(att, [n.o], [n.oBias], `layers.${l}.o`)[0]]);
 
     const h2 = norm(x, n.norm2);
-    let mlp: string;
+    let act: string;
     if (n.gate) {
       // SwiGLU (Shazeer 2020): down(silu(gate(h)) · up(h))
-      const [gate, up] = fusedLinear(h2, [n.gate, n.up], [n.gateBias, n.upBias], `layers.${l}.gate_up`); // [n, I] ×2
-      const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
-      mlp = linear(act, n.down, n.downBias);
+      const [gate, up] = linear(h2, [n.gate, n.up], [n.gateBias, n.upBias], `layers.${l}.gate_up`); // [1, n, I] ×2
+      act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
     } else {
-      mlp = linear(gelu(g, linear(h2, n.up, n.upBias), spec.act), n.down, n.downBias);
+      act = gelu(g, linear(h2, [n.up], [n.upBias], `layers.${l}.up`)[0], spec.act);
     }
-    x = g.op('Add', [x, mlp]);
+    x = g.op('Add', [x, linear(act, [n.down], [n.downBias], `layers.${l}.down`)[0]]);
     onProgress?.(l + 1, L);
   }
 
   const xf = norm(x, names.finalNorm);
-  const rows = g.op('Gather', [xf, 'logits_rows'], { axis: 0 }); // [m, D]
+  const rows = g.op('Gather', [xf, 'logits_rows'], { axis: 1 }); // [1, m, D]
   const head = names.head === names.embed ? embed : w(names.head); // [vocab, D]
-  g.op('Gemm', [rows, head], { transB: 1 }, 'logits'); // [m, vocab]
+  g.op('MatMul', [rows, g.op('Transpose', [head], { perm: [1, 0] })], {}, 'logits'); // [1, m, vocab]
 
-  g.output('logits', 'float', ['m', spec.vocabSize]);
+  g.output('logits', 'float', [1, 'm', spec.vocabSize]);
   for (let l = 0; l < L; l++) {
-    g.output(`present_key.${l}`, 'float', ['n', KV, HD]);
-    g.output(`present_value.${l}`, 'float', ['n', KV, HD]);
+    g.output(`present_key.${l}`, 'float', [1, 'n', KV * HD]);
+    g.output(`present_value.${l}`, 'float', [1, 'n', KV * HD]);
   }
   return g.finish(`sprig-${spec.arch}`);
 }

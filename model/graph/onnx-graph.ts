@@ -6,7 +6,7 @@ import onnxProto, { type onnx as OnnxTypes } from 'onnx-proto';
 // onnx-proto is CommonJS: take the namespace off its default export.
 const { onnx } = onnxProto;
 
-export const OPSET = 17;
+export const OPSET = 23;
 export const MS_DOMAIN = 'com.microsoft';
 const T_FLOAT = onnx.TensorProto.DataType.FLOAT;
 const T_INT64 = onnx.TensorProto.DataType.INT64;
@@ -101,7 +101,7 @@ export class OnnxGraph {
   finish(graphName: string): Uint8Array {
     fs.closeSync(this.dataFd);
     const model = onnx.ModelProto.create({
-      irVersion: 8,
+      irVersion: 10,
       producerName: 'sprig',
       opsetImport: [{ domain: '', version: OPSET }, { domain: MS_DOMAIN, version: 1 }],
       graph: { name: graphName, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs },
