@@ -98,6 +98,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     cost: budget === 'auto' && names.length > 0 ? await verifyCostCurve(runner) : undefined,
     calibration: sharedCalibration(runner.compileInfo.modelPath),
     draftMsEma: 0,
+    observeMsPerNodeEma: 0,
     stats: new StatsRecorder(ids, budget),
     biasScratch: new Float32Array(0),
   };

@@ -34,6 +34,8 @@ export interface SpecState {
   calibration: ScoreCalibration;
   /** Recent draft time per step (EMA), for the expander's cost. */
   draftMsEma: number;
+  /** Recent post-verify time per tree node (drafters observing the target's rows; EMA). */
+  observeMsPerNodeEma: number;
   stats: StatsRecorder;
   /** Reused attention-bias buffer (grows). */
   biasScratch: Float32Array;
@@ -59,8 +61,10 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<n
   const outcome = { tree, logits, vocab: s.runner.vocab, acceptedNodes: verdict.acceptedNodes, emitted: verdict.tokens };
   for (const d of s.drafters) d.observe(outcome);
   if (tree.numNodes > 1) s.calibration.observe(tree, verdict.acceptedNodes);
+  const t3 = performance.now();
+  s.observeMsPerNodeEma = 0.9 * s.observeMsPerNodeEma + 0.1 * ((t3 - t2) / tree.numNodes);
   s.stats.step(tree.depths, tree.sources, verdict.acceptedNodes, t1 - t0, t2 - t1, expectedTokens);
-  s.stats.addOther(performance.now() - t2);
+  s.stats.addOther(t3 - t2);
   return verdict.tokens;
 }
 
@@ -89,7 +93,10 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<{ tree: Draf
   let expectedTokens = 1;
   if (s.budget === 'auto') {
     const ordered = Array.from(order, (i) => values[i]);
-    const choice = chooseTreeSize(ordered, s.cost!, s.draftMsEma, cap);
+    // A step costs the draft, the verify forward over n tokens, and the drafters' per-node observe work.
+    const verify = s.cost!;
+    const stepCost = { at: (n: number) => verify.at(n) + s.observeMsPerNodeEma * n };
+    const choice = chooseTreeSize(ordered, stepCost, s.draftMsEma, cap);
     size = choice.size;
     expectedTokens = choice.expectedTokens;
   } else {
