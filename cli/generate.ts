@@ -4,7 +4,7 @@ import { errors } from '../common/errors.ts';
 import { loadEngine } from '../engine/load.ts';
 import { IncrementalDetokenizer } from '../model/detokenizer.ts';
 import { generate } from '../engine/generate.ts';
-import { DRAFTER_NAMES, parseDrafters } from '../drafters/registry.ts';
+import { DEFAULT_DRAFTERS, DRAFTER_NAMES, parseDrafters } from '../drafters/registry.ts';
 import { budgetArg, floatArg, intArg } from './main.ts';
 
 interface GenerateFlags {
@@ -38,7 +38,7 @@ export function registerGenerate(program: Command): void {
     .option('--top-p <p>', 'nucleus sampling mass (1 = off)', floatArg('--top-p', 0.000001, 1), 1)
     .option('--seed <s>', 'random seed for reproducible sampling', intArg('--seed', 0))
     .option('--threads <n>', 'onnxruntime intra-op threads (0 = auto)', intArg('--threads', 0), 1)
-    .option('--drafters <list>', `comma-separated drafters: ${DRAFTER_NAMES.join(', ')}`, 'recycling,lookup')
+    .option('--drafters <list>', `comma-separated drafters: ${DRAFTER_NAMES.join(', ')}`, DEFAULT_DRAFTERS.join(','))
     .option('--tree-budget <auto|n>', 'draft tokens verified per step: auto sizes each tree for this machine', budgetArg, 'auto')
     .option('--max-tree-tokens <n>', 'hard cap on draft tokens per step', intArg('--max-tree-tokens', 0))
     .option('--json', 'print one JSON object (last line of stdout) instead of streaming text')

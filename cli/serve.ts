@@ -1,7 +1,7 @@
 // `sprig serve`: the OpenAI-compatible server. Every flag can also come from a SPRIG_* env var
 // (flag beats env beats default); validation happens here, once, before anything loads.
 import { Option, type Command } from 'commander';
-import { DRAFTER_NAMES } from '../drafters/registry.ts';
+import { DEFAULT_DRAFTERS, DRAFTER_NAMES } from '../drafters/registry.ts';
 import { DEFAULT_SERVER_CONFIG as D } from '../server/config.ts';
 import { startServer, type ServeOptions } from '../server/main.ts';
 import { budgetArg, intArg } from './main.ts';
@@ -19,7 +19,7 @@ export function registerServe(program: Command): void {
     .addOption(opt('--model <path>', 'Hugging Face checkpoint folder (default: the embedded default model)', 'SPRIG_MODEL'))
     .addOption(opt('--draft <path>', 'draft model checkpoint for the `draft` drafter (same vocabulary as --model)', 'SPRIG_DRAFT'))
     .addOption(opt('--datastore <file>', 'token datastore for the `retrieval` drafter (sprig datastore build)', 'SPRIG_DATASTORE'))
-    .addOption(opt('--drafters <names>', `default drafters for requests, comma-separated: ${DRAFTER_NAMES.join(', ')} (default: none, plain decoding)`, 'SPRIG_DRAFTERS').argParser(listArg))
+    .addOption(opt('--drafters <names>', `default drafters for requests, comma-separated: ${DRAFTER_NAMES.join(', ')} (default: ${DEFAULT_DRAFTERS.join(',')}; none = plain decoding)`, 'SPRIG_DRAFTERS').argParser(listArg))
     .addOption(opt('--tree-budget <auto|n>', 'draft tokens verified per step: auto sizes each tree for this machine', 'SPRIG_TREE_BUDGET').argParser(budgetArg).default(D.treeBudget))
     .addOption(opt('--max-tree-tokens <n>', 'hard cap on draft tokens per step (requests may lower it)', 'SPRIG_MAX_TREE_TOKENS').argParser(intArg('--max-tree-tokens', 0)))
     .addOption(opt('--host <host>', 'interface to listen on', 'SPRIG_HOST').default(D.host))
@@ -82,7 +82,7 @@ export function serveOptions(f: ServeFlags): ServeOptions {
     requestTimeoutMs: f.requestTimeoutMs,
     corsOrigins: f.cors ?? [],
     bodyLimitBytes: f.maxBodyBytes,
-    drafters: f.drafters ?? [],
+    drafters: f.drafters ?? [...DEFAULT_DRAFTERS],
     treeBudget: f.treeBudget,
     maxTreeTokens: f.maxTreeTokens,
     drainTimeoutMs: f.drainTimeoutMs,

@@ -35,6 +35,9 @@ const REGISTRY: Record<string, Entry> = {
   retrieval: { id: 3, create: (env) => new RetrievalDrafter(3, env.datastore ?? retrievalDatastore(), env.vocab) },
 };
 
+/** What `sprig generate` and `sprig serve` speculate with unless told otherwise. */
+export const DEFAULT_DRAFTERS: readonly string[] = Object.freeze(['recycling', 'lookup']);
+
 /** Every accepted --drafters name; registerDrafter() adds to it. */
 export const DRAFTER_NAMES = ['none', ...Object.keys(REGISTRY)];
 
