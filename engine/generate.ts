@@ -9,7 +9,7 @@ import type { SamplingParams } from './sampling.ts';
 import { speculativeStep, type SpecState } from './speculative-step.ts';
 import { StatsRecorder, type SpeculationStats } from './stats.ts';
 import { sharedCalibration } from './calibration.ts';
-import { verifyCostCurve } from './verify-cost.ts';
+import { onlineCost } from './verify-cost.ts';
 import { StopChecker, type FinishReason } from './stopping.ts';
 
 export interface GenerateRequest {
@@ -95,7 +95,8 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     rng: new Rng(seed),
     budget,
     hardCap,
-    cost: budget === 'auto' && names.length > 0 ? await verifyCostCurve(runner) : undefined,
+    cost: budget === 'auto' && names.length > 0 ? await onlineCost(runner) : undefined,
+    sizeEma: 8,
     calibration: sharedCalibration(runner.compileInfo.modelPath),
     draftMsEma: 0,
     observeMsPerNodeEma: 0,

@@ -7,7 +7,8 @@ import { TreeBuilder, type DraftTree } from '../trees/draft-tree.ts';
 import { treeAttentionBias } from '../trees/mask.ts';
 import { mergeTrees } from '../trees/merge.ts';
 import { bestFirstOrder, keepFirst } from '../trees/prune.ts';
-import { chooseTreeSize, type CostCurve } from '../trees/expander.ts';
+import { chooseTreeSize, isBucketSize } from '../trees/expander.ts';
+import type { OnlineCost } from './verify-cost.ts';
 import type { ScoreCalibration } from './calibration.ts';
 import { verifyCoupled } from '../verifier/coupled.ts';
 import { verifyTree } from '../verifier/verify-tree.ts';
@@ -28,8 +29,10 @@ export interface SpecState {
   budget: number | 'auto';
   /** Never verify more draft nodes than this. */
   hardCap: number;
-  /** t_verify(n) on this machine; required for 'auto'. */
-  cost?: CostCurve;
+  /** t_verify(n) on this machine, refined by every step; required for 'auto'. */
+  cost?: OnlineCost;
+  /** Recent chosen tree size (EMA): in 'auto' mode drafters are asked for about twice this, not the cap. */
+  sizeEma: number;
   /** Turns drafters' scores into acceptance probabilities, learned online. */
   calibration: ScoreCalibration;
   /** Recent draft time per step (EMA), for the expander's cost. */
@@ -47,6 +50,7 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<n
   const { tree, expectedTokens } = await proposeTree(s, maxDepth);
   const t1 = performance.now();
   s.draftMsEma = 0.9 * s.draftMsEma + 0.1 * (t1 - t0);
+  s.sizeEma = 0.9 * s.sizeEma + 0.1 * (tree.numNodes - 1);
 
   const prefix = s.cache.length;
   const positions = Array.from(tree.depths, (d) => prefix + d); // [numNodes]
@@ -57,6 +61,7 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<n
       : verifyTree(tree, logits, s.runner.vocab, s.sampling, s.rng);
   s.cache.commit(verdict.acceptedNodes);
   const t2 = performance.now();
+  s.cost?.observe(tree.numNodes, t2 - t1);
 
   const outcome = { tree, logits, vocab: s.runner.vocab, acceptedNodes: verdict.acceptedNodes, emitted: verdict.tokens };
   for (const d of s.drafters) d.observe(outcome);
@@ -75,10 +80,12 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<n
 async function proposeTree(s: SpecState, maxDepth: number): Promise<{ tree: DraftTree; expectedTokens: number }> {
   const root = s.context[s.context.length - 1];
   const cap = s.budget === 'auto' ? s.hardCap : Math.min(s.budget, s.hardCap);
+  // Under 'auto', ask for about twice the recent size: room to grow without paying a draft model for the cap.
+  const ask = s.budget === 'auto' ? Math.min(cap, Math.max(8, Math.ceil(2 * s.sizeEma))) : cap;
   const trees: DraftTree[] = [];
   if (cap > 0 && maxDepth > 0) {
     // Draft models go first (drafters are ordered so), so the others can see the draft's root distribution.
-    const req: DraftRequest = { context: s.context, budget: cap, maxDepth };
+    const req: DraftRequest = { context: s.context, budget: ask, maxDepth };
     for (const d of s.drafters) {
       const t = await d.propose(req);
       if (t && t.numNodes > 1) trees.push(t);
@@ -88,7 +95,7 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<{ tree: Draf
   if (trees.length === 0) return { tree: new TreeBuilder(root, 1).build(), expectedTokens: 1 };
   const merged = trees.length === 1 ? trees[0] : mergeTrees(trees);
   const values = s.calibration.values(merged); // [numNodes]
-  const order = bestFirstOrder(merged, cap, values);
+  const order = bestFirstOrder(merged, ask, values);
   let size = order.length;
   let expectedTokens = 1;
   if (s.budget === 'auto') {
@@ -96,7 +103,7 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<{ tree: Draf
     // A step costs the draft, the verify forward over n tokens, and the drafters' per-node observe work.
     const verify = s.cost!;
     const stepCost = { at: (n: number) => verify.at(n) + s.observeMsPerNodeEma * n };
-    const choice = chooseTreeSize(ordered, stepCost, s.draftMsEma, cap);
+    const choice = chooseTreeSize(ordered, stepCost, s.draftMsEma, ask, isBucketSize);
     size = choice.size;
     expectedTokens = choice.expectedTokens;
   } else {
