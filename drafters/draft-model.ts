@@ -4,7 +4,7 @@
 // Under sampling, children are drawn WITHOUT replacement from q_u (Sequoia's rule S verifies them); under greedy
 // decoding they are q_u's top tokens in order. Slots are expanded in rounds: one batched draft forward per round.
 import type { KvCache } from '../model/kv-cache.ts';
-import { MASKED, type ModelRunner } from '../model/runner.ts';
+import { MASKED, causalBias, type ModelRunner } from '../model/runner.ts';
 import type { Rng } from '../engine/rng.ts';
 import { isGreedy, targetProbs, type SamplingParams } from '../engine/sampling.ts';
 import { NodeKind, TreeBuilder, type DraftTree } from '../trees/draft-tree.ts';
@@ -85,7 +85,7 @@ export class DraftModelDrafter implements Drafter {
     // 1. Catch up: the root and any accepted tokens the draft has no KV for.
     const fresh = req.context.slice(this.fed, n);
     const positions = fresh.map((_, i) => this.fed + i);
-    const rootLogits = await this.runner.forward(this.cache, fresh, positions, causal(fresh.length, this.fed), [fresh.length - 1]);
+    const rootLogits = await this.runner.forward(this.cache, fresh, positions, causalBias(fresh.length, this.fed), [fresh.length - 1]);
     this.cache.commitAll();
     this.fed = n;
     this.base = n;
@@ -229,13 +229,6 @@ export class DraftModelDrafter implements Drafter {
   dispose(): void {
     this.cache.truncate(0);
   }
-}
-
-function causal(n: number, past: number): Float32Array {
-  const total = past + n;
-  const bias = new Float32Array(n * total);
-  for (let i = 0; i < n; i++) bias.fill(MASKED, i * total + past + i + 1, (i + 1) * total);
-  return bias;
 }
 
 /** A draw from an unnormalised distribution p with total `mass`; -1 when nothing is left. */

@@ -34,19 +34,6 @@ export function treeAttentionBias(tree: DraftTree, prefixLen: number, out?: Floa
   return bias;
 }
 
-/** Additive causal bias for a plain chain of n new tokens after prefixLen cached ones: [n, prefixLen + n]. */
-export function causalBias(n: number, prefixLen: number, out?: Float32Array, maskValue = MASKED): Float32Array {
-  const width = prefixLen + n;
-  const bias = out ?? new Float32Array(n * width); // [n, prefixLen + n]
-  if (!(bias.length >= n * width)) assert.fail(`bias buffer holds ${bias.length}, needs ${n}×${width}`);
-  for (let i = 0; i < n; i++) {
-    const row = i * width;
-    bias.fill(0, row, row + prefixLen + i + 1);
-    bias.fill(maskValue, row + prefixLen + i + 1, row + width);
-  }
-  return bias;
-}
-
 /** Position id of every node: prefixLen + depth (the root sits at prefixLen). int64, as ONNX position_ids expect. */
 export function treePositions(tree: DraftTree, prefixLen: number, out?: BigInt64Array): BigInt64Array {
   const pos = out ?? new BigInt64Array(tree.numNodes); // [numNodes]

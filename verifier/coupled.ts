@@ -4,7 +4,8 @@
 // lossless by construction, and the same seed gives the same text with any drafter, tree or budget.
 import { Rng } from '../engine/rng.ts';
 import { sampleFrom, targetProbs, type SamplingParams } from '../engine/sampling.ts';
-import { findChild, type DraftTree } from '../trees/draft-tree.ts';
+import type { DraftTree } from '../trees/draft-tree.ts';
+import { followTree } from './greedy.ts';
 import type { VerifyResult } from './verify-result.ts';
 
 let scratch = new Float32Array(0); // [vocab]
@@ -19,19 +20,10 @@ let scratch = new Float32Array(0); // [vocab]
  */
 export function verifyCoupled(tree: DraftTree, logits: Float32Array, vocab: number, params: SamplingParams, seed: number, rootPosition: number): VerifyResult {
   if (scratch.length < vocab) scratch = new Float32Array(vocab);
-  const acceptedNodes = [0];
-  const tokens: number[] = [];
-  for (let u = 0; ; ) {
-    const position = rootPosition + tree.depths[u] + 1;
+  return followTree(tree, (u) => {
     targetProbs(logits, u * vocab, vocab, params, scratch);
-    const y = sampleFrom(scratch, vocab, new Rng(positionKey(seed, position)));
-    tokens.push(y);
-    const child = findChild(tree, u, y);
-    if (child < 0) break;
-    acceptedNodes.push(child);
-    u = child;
-  }
-  return { acceptedNodes, tokens, numDrafted: tree.numNodes - 1, numAcceptedDraft: acceptedNodes.length - 1 };
+    return sampleFrom(scratch, vocab, new Rng(positionKey(seed, rootPosition + tree.depths[u] + 1)));
+  });
 }
 
 /** A 32-bit key for (seed, position) (the murmur3 finaliser over both). */

@@ -12,10 +12,18 @@ import type { VerifyResult } from './verify-result.ts';
  * Example: tree 5→{7→{9}, 3}, argmax rows [7, 2, …] → acceptedNodes [0, 1], tokens [7, 2].
  */
 export function verifyGreedy(tree: DraftTree, logits: Float32Array, vocab: number): VerifyResult {
+  return followTree(tree, (u) => argmax(logits, u * vocab, vocab));
+}
+
+/**
+ * The walk shared by every verifier that settles each position on ONE token before looking at the children:
+ * from the root, take `choose(u)`; descend into the child carrying it, or emit it as the last token and stop.
+ */
+export function followTree(tree: DraftTree, choose: (node: number) => number): VerifyResult {
   const acceptedNodes = [0];
   const tokens: number[] = [];
   for (let u = 0; ; ) {
-    const y = argmax(logits, u * vocab, vocab);
+    const y = choose(u);
     tokens.push(y);
     const child = findChild(tree, u, y);
     if (child < 0) break;

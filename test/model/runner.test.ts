@@ -149,6 +149,11 @@ t.test('context overflow and bad commits fail loudly', async (t) => {
   await t.rejects(runner.forward(cache, [400], [3], causalBias(1, 3)), { code: 'SPRIG_ERR_INVALID_PARAM' });
 });
 
+t.test('causal bias: each new token sees the prefix and the new tokens up to itself', async (t) => {
+  const X = Math.fround(MASKED);
+  t.same(Array.from(causalBias(3, 1)), [0, 0, X, X, 0, 0, 0, X, 0, 0, 0, 0]);
+});
+
 t.test('stories260K greedy continuation equals the reference text', { skip: !hasStories && 'no ../shared/models' }, async (t) => {
   const runner = await ModelRunner.load(STORIES, { threads: 1 });
   t.teardown(() => runner.dispose());

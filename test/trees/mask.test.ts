@@ -1,7 +1,7 @@
 // Tree attention bias, positions and root paths against hand-computed arrays.
 import t from 'tap';
 import { TreeBuilder } from '../../trees/draft-tree.ts';
-import { causalBias, rootPath, treeAttentionBias, treePositions } from '../../trees/mask.ts';
+import { rootPath, treeAttentionBias, treePositions } from '../../trees/mask.ts';
 
 const X = -Infinity;
 
@@ -57,16 +57,6 @@ t.test('a root-only tree attends the prefix and itself', (t) => {
 t.test('positions are prefixLen + depth', (t) => {
   t.same(Array.from(treePositions(handTree(), 5)), [5n, 6n, 6n, 7n, 7n, 8n]);
   t.same(Array.from(treePositions(handTree(), 0)), [0n, 1n, 1n, 2n, 2n, 3n]);
-  t.end();
-});
-
-t.test('causal bias for a chain', (t) => {
-  // prettier-ignore
-  t.same(Array.from(causalBias(3, 1)), [
-    0, 0, X, X,
-    0, 0, 0, X,
-    0, 0, 0, 0,
-  ]);
   t.end();
 });
 
