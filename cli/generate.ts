@@ -22,6 +22,7 @@ interface GenerateFlags {
   maxTreeTokens?: number;
   draft?: string;
   datastore?: string;
+  recyclingState?: string;
 }
 
 export function registerGenerate(program: Command): void {
@@ -31,6 +32,7 @@ export function registerGenerate(program: Command): void {
     .option('--model <path>', 'Hugging Face checkpoint folder (default: the embedded default model)')
     .option('--draft <path>', 'draft model checkpoint for the `draft` drafter (same vocabulary as --model)')
     .option('--datastore <file>', 'token datastore for the `retrieval` drafter (sprig datastore build)')
+    .option('--recycling-state <file>', 'keep Token Recycling\'s matrix in this file: loaded at start, saved at exit')
     .requiredOption('--prompt <text>', 'prompt text')
     .option('--max-tokens <n>', 'tokens to generate', intArg('--max-tokens', 1), 64)
     .option('--temperature <t>', 'sampling temperature (0 = greedy)', floatArg('--temperature', 0, 2), 0)
@@ -45,7 +47,7 @@ export function registerGenerate(program: Command): void {
     .action(async (flags: GenerateFlags) => {
       const drafters = parseDrafters(flags.drafters, '--drafters');
       if (drafters.includes('draft') && !flags.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
-      const engine = await loadEngine({ model: flags.model, draft: flags.draft, datastore: flags.datastore, threads: flags.threads });
+      const engine = await loadEngine({ model: flags.model, draft: flags.draft, datastore: flags.datastore, recyclingState: flags.recyclingState, threads: flags.threads });
       const { runner, tokenizer } = engine;
       const promptTokens = tokenizer.encode(flags.prompt);
       const detok = new IncrementalDetokenizer(tokenizer);

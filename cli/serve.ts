@@ -19,6 +19,7 @@ export function registerServe(program: Command): void {
     .addOption(opt('--model <path>', 'Hugging Face checkpoint folder (default: the embedded default model)', 'SPRIG_MODEL'))
     .addOption(opt('--draft <path>', 'draft model checkpoint for the `draft` drafter (same vocabulary as --model)', 'SPRIG_DRAFT'))
     .addOption(opt('--datastore <file>', 'token datastore for the `retrieval` drafter (sprig datastore build)', 'SPRIG_DATASTORE'))
+    .addOption(opt('--recycling-state <file>', 'keep Token Recycling\'s matrix in this file: loaded at start, saved at shutdown', 'SPRIG_RECYCLING_STATE'))
     .addOption(opt('--drafters <names>', `default drafters for requests, comma-separated: ${DRAFTER_NAMES.join(', ')} (default: ${DEFAULT_DRAFTERS.join(',')}; none = plain decoding)`, 'SPRIG_DRAFTERS').argParser(listArg))
     .addOption(opt('--tree-budget <auto|n>', 'draft tokens verified per step: auto sizes each tree for this machine', 'SPRIG_TREE_BUDGET').argParser(budgetArg).default(D.treeBudget))
     .addOption(opt('--max-tree-tokens <n>', 'hard cap on draft tokens per step (requests may lower it)', 'SPRIG_MAX_TREE_TOKENS').argParser(intArg('--max-tree-tokens', 0)))
@@ -53,6 +54,7 @@ export interface ServeFlags {
   model?: string;
   draft?: string;
   datastore?: string;
+  recyclingState?: string;
   drafters?: string[];
   treeBudget: number | 'auto';
   maxTreeTokens?: number;
@@ -73,6 +75,7 @@ export function serveOptions(f: ServeFlags): ServeOptions {
     model: f.model,
     draft: f.draft,
     datastore: f.datastore,
+    recyclingState: f.recyclingState,
     threads: f.threads,
     host: f.host,
     port: f.port,

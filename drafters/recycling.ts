@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import { errors } from '../common/errors.ts';
 import type { DraftTree } from '../trees/draft-tree.ts';
-import { pruneToBudget } from '../trees/prune.ts';
 import { TOKEN_RECYCLING_TEMPLATE, fillTemplate, type TreeTemplate } from '../trees/templates.ts';
 import type { DraftRequest, Drafter, StepOutcome } from './drafter.ts';
 
@@ -46,8 +45,11 @@ export class AdjacencyMatrix {
     }
   }
 
+  /** Writes the matrix (raw little-endian int32 rows) through a temp file, so a crash never leaves half a file. */
   save(file: string): void {
-    fs.writeFileSync(file, Buffer.from(this.rows.buffer, this.rows.byteOffset, this.rows.byteLength));
+    const tmp = `${file}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, Buffer.from(this.rows.buffer, this.rows.byteOffset, this.rows.byteLength));
+    fs.renameSync(tmp, file);
   }
 
   load(file: string): void {
@@ -73,8 +75,8 @@ export function sharedMatrix(modelKey: string, vocab: number): AdjacencyMatrix {
 
 export class RecyclingDrafter implements Drafter {
   readonly name = 'recycling';
-  /** The template cut to each maximum depth (index = depth), so each cut is compiled once. */
-  private readonly byDepth: TreeTemplate[] = [];
+  /** The template cut to a maximum depth and node count, keyed "depth:count", so each cut is compiled once. */
+  private readonly cuts = new Map<string, TreeTemplate>();
 
   constructor(
     readonly id: number,
@@ -87,16 +89,30 @@ export class RecyclingDrafter implements Drafter {
   propose(req: DraftRequest): DraftTree | null {
     const root = req.context[req.context.length - 1];
     if (this.matrix.candidate(root, 0) < 0 || req.budget <= 0 || req.maxDepth <= 0) return null;
-    const template = this.templateUpTo(req.maxDepth);
+    const template = this.templateCut(req.maxDepth, 2 * req.budget);
     const tree = fillTemplate(template, root, (t, r) => this.matrix.candidate(t, r), { source: this.id });
     if (tree.numNodes <= 1) return null;
-    // A full template is small (≤ 80 nodes): cutting it is left to the engine, which cuts the merged tree once.
-    return tree.numNodes - 1 <= 2 * req.budget ? tree : pruneToBudget(tree, req.budget);
+    // Up to twice the budget: the engine cuts the merged tree to the budget by calibrated value once.
+    return tree;
   }
 
-  private templateUpTo(maxDepth: number): TreeTemplate {
+  /**
+   * The template's paths up to maxDepth, at most `count` of them: the best by their prior score
+   * Π 0.5/(rank+1) (the score fillTemplate gives), so the cut is ancestor-closed and filling it costs what the
+   * step can use, not all 80 nodes.
+   */
+  private templateCut(maxDepth: number, count: number): TreeTemplate {
     const d = Math.min(maxDepth, 64);
-    return (this.byDepth[d] ??= this.template.filter((p) => p.length <= d));
+    const key = `${d}:${count}`;
+    let cut = this.cuts.get(key);
+    if (!cut) {
+      const prior = (p: readonly number[]) => p.reduce((acc, r) => acc * (0.5 / (r + 1)), 1);
+      const deep = this.template.map((p, i) => ({ p, i })).filter(({ p }) => p.length <= d);
+      const keep = new Set(deep.sort((a, b) => prior(b.p) - prior(a.p) || a.i - b.i).slice(0, count).map(({ i }) => i));
+      cut = this.template.filter((_, i) => keep.has(i));
+      this.cuts.set(key, cut);
+    }
+    return cut;
   }
 
   /**

@@ -1,10 +1,12 @@
 // Loads what a generation needs: the target runner and tokenizer, and the optional draft model (its
 // vocabulary checked against the target's) and retrieval datastore. Every mismatch fails here, at startup.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../common/log.ts';
 import type { Datastore } from '../drafters/datastore.ts';
 import { loadDatastore } from '../drafters/datastore-file.ts';
 import { tokenizerFingerprint } from '../drafters/datastore-corpus.ts';
+import { sharedMatrix } from '../drafters/recycling.ts';
 import { checkSameVocabulary } from '../drafters/vocab-check.ts';
 import { resolveModelPath } from '../model/default-model.ts';
 import { ModelRunner } from '../model/runner.ts';
@@ -19,6 +21,8 @@ export interface LoadOptions {
   /** Datastore file for the `retrieval` drafter. */
   datastore?: string;
   threads?: number;
+  /** Token Recycling's adjacency matrix: loaded from this file when it exists, saved to it on dispose. */
+  recyclingState?: string;
   log?: Logger;
 }
 
@@ -35,29 +39,42 @@ export interface LoadedEngine {
 export async function loadEngine(opts: LoadOptions): Promise<LoadedEngine> {
   const modelDir = resolveModelPath(opts.model);
   const runner = await ModelRunner.load(modelDir, { threads: opts.threads, log: opts.log });
-  const tokenizer = await loadTokenizer(modelDir, runner.checkpoint.generationConfig);
   const resources: EngineResources = {};
-  if (opts.draft) {
-    const draftDir = path.resolve(opts.draft);
-    const draft = await ModelRunner.load(draftDir, { threads: opts.threads, log: opts.log });
-    const draftTok = await loadTokenizer(draftDir, draft.checkpoint.generationConfig);
-    checkSameVocabulary({ name: modelDir, vocabSize: runner.vocab, tokenizer }, { name: draftDir, vocabSize: draft.vocab, tokenizer: draftTok });
-    resources.draft = draft;
+  try {
+    const tokenizer = await loadTokenizer(modelDir, runner.checkpoint.generationConfig);
+    if (opts.draft) {
+      const draftDir = path.resolve(opts.draft);
+      resources.draft = await ModelRunner.load(draftDir, { threads: opts.threads, log: opts.log });
+      const draftTok = await loadTokenizer(draftDir, resources.draft.checkpoint.generationConfig);
+      checkSameVocabulary({ name: modelDir, vocabSize: runner.vocab, tokenizer }, { name: draftDir, vocabSize: resources.draft.vocab, tokenizer: draftTok });
+    }
+    if (opts.datastore) {
+      const ds: Datastore = loadDatastore(path.resolve(opts.datastore), runner.vocab, tokenizerFingerprint(tokenizer));
+      opts.log?.info({ datastore: opts.datastore, tokens: ds.tokens.length }, 'datastore loaded');
+      resources.datastore = ds;
+    }
+    const recyclingFile = opts.recyclingState ? path.resolve(opts.recyclingState) : null;
+    const matrix = sharedMatrix(runner.compileInfo.modelPath, runner.vocab);
+    if (recyclingFile && fs.existsSync(recyclingFile)) {
+      matrix.load(recyclingFile);
+      opts.log?.info({ file: recyclingFile }, 'recycling matrix loaded (hot start)');
+    }
+    return {
+      modelDir,
+      modelId: path.basename(modelDir),
+      runner,
+      tokenizer,
+      resources,
+      dispose: async () => {
+        if (recyclingFile) matrix.save(recyclingFile);
+        await runner.dispose();
+        await resources.draft?.dispose();
+      },
+    };
+  } catch (e) {
+    // A bad draft, datastore or state file fails the start: free what was loaded before saying so.
+    await runner.dispose();
+    await resources.draft?.dispose();
+    throw e;
   }
-  if (opts.datastore) {
-    const ds: Datastore = loadDatastore(path.resolve(opts.datastore), runner.vocab, tokenizerFingerprint(tokenizer));
-    opts.log?.info({ datastore: opts.datastore, tokens: ds.tokens.length }, 'datastore loaded');
-    resources.datastore = ds;
-  }
-  return {
-    modelDir,
-    modelId: path.basename(modelDir),
-    runner,
-    tokenizer,
-    resources,
-    dispose: async () => {
-      await runner.dispose();
-      await resources.draft?.dispose();
-    },
-  };
 }

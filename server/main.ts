@@ -16,6 +16,8 @@ export interface ServeOptions extends Partial<ServerConfig> {
   draft?: string;
   /** Token datastore file for the `retrieval` drafter. */
   datastore?: string;
+  /** Token Recycling matrix file (loaded at start, saved at shutdown). */
+  recyclingState?: string;
   /** onnxruntime intra-op threads; 0 = onnxruntime chooses. */
   threads?: number;
 }
@@ -39,7 +41,7 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   const config = resolveServerConfig(opts);
   const drafters = parseDrafters(config.drafters, '--drafters');
   if (drafters.includes('draft') && !opts.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
-  const loading = deps.engine ?? openEngine({ model: opts.model, draft: opts.draft, datastore: opts.datastore, threads: opts.threads, log: log.child({ component: 'engine' }) });
+  const loading = deps.engine ?? openEngine({ model: opts.model, draft: opts.draft, datastore: opts.datastore, recyclingState: opts.recyclingState, threads: opts.threads, log: log.child({ component: 'engine' }) });
   const app = buildApp(config, { engine: loading, logger: log });
   let url: string;
   try {

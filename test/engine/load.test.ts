@@ -1,0 +1,28 @@
+// loadEngine: the recycling matrix's hot start survives restarts through --recycling-state.
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { sharedMatrix } from '../../drafters/recycling.ts';
+import { generate } from '../../engine/generate.ts';
+import { loadEngine } from '../../engine/load.ts';
+import { GREEDY } from '../../engine/sampling.ts';
+import { testModel } from '../helpers/models.ts';
+
+t.test('recycling state is saved on dispose and loaded at start', async (t) => {
+  const dir = testModel('load-rec', { arch: 'llama', seed: 71, layers: 1, hidden: 32, heads: 4, kvHeads: 2, vocab: 300, intermediate: 48 });
+  const file = path.join(t.testdir(), 'recycling.bin');
+  const a = await loadEngine({ model: dir, recyclingState: file, threads: 1 });
+  await generate(a.runner, { promptTokens: [1, 5, 6, 7], maxTokens: 16, sampling: GREEDY, drafters: ['recycling'] });
+  const rows = Array.from(sharedMatrix(a.runner.compileInfo.modelPath, a.runner.vocab).rows);
+  t.ok(rows.some((x) => x >= 0), 'the matrix learned something');
+  await a.dispose();
+  t.equal(fs.statSync(file).size, 300 * 8 * 4, 'vocab × 8 int32');
+
+  // A new process would start cold: simulate by wiping the shared matrix, then load from the file.
+  sharedMatrix(a.runner.compileInfo.modelPath, a.runner.vocab).rows.fill(-1);
+  const b = await loadEngine({ model: dir, recyclingState: file, threads: 1 });
+  t.same(Array.from(sharedMatrix(b.runner.compileInfo.modelPath, b.runner.vocab).rows), rows, 'hot start from disk');
+  await b.dispose();
+  fs.writeFileSync(file, Buffer.alloc(12));
+  await t.rejects(loadEngine({ model: dir, recyclingState: file, threads: 1 }), { message: /12 bytes, expected 300×8×4/ });
+});
