@@ -97,6 +97,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     hardCap,
     cost: budget === 'auto' && names.length > 0 ? await onlineCost(runner) : undefined,
     sizeEma: 8,
+    lastSize: 8,
     calibration: sharedCalibration(runner.compileInfo.modelPath),
     draftMsEma: 0,
     observeMsPerNodeEma: 0,

@@ -33,6 +33,8 @@ export interface SpecState {
   cost?: OnlineCost;
   /** Recent chosen tree size (EMA): in 'auto' mode drafters are asked for about twice this, not the cap. */
   sizeEma: number;
+  /** The size the expander chose last step (it sticks to it unless another is clearly better). */
+  lastSize: number;
   /** Turns drafters' scores into acceptance probabilities, learned online. */
   calibration: ScoreCalibration;
   /** Recent draft time per step (EMA), for the expander's cost. */
@@ -103,8 +105,9 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<{ tree: Draf
     // A step costs the draft, the verify forward over n tokens, and the drafters' per-node observe work.
     const verify = s.cost!;
     const stepCost = { at: (n: number) => verify.at(n) + s.observeMsPerNodeEma * n };
-    const choice = chooseTreeSize(ordered, stepCost, s.draftMsEma, ask, isBucketSize);
+    const choice = chooseTreeSize(ordered, stepCost, s.draftMsEma, ask, { allowed: isBucketSize, current: s.lastSize, margin: 0.05 });
     size = choice.size;
+    s.lastSize = size;
     expectedTokens = choice.expectedTokens;
   } else {
     for (let j = 0; j < size; j++) expectedTokens += values[order[j]];

@@ -26,17 +26,30 @@ export interface SizeChoice {
  * Example: values [0.9, 0.8, 0.1], cost 1 ms flat up to 3 tokens then +1 ms per token, no draft time:
  * n=0 → 1/1, n=1 → 1.9/1, n=2 → 2.7/1, n=3 → 2.8/2 → size 2.
  */
-export function chooseTreeSize(values: ArrayLike<number>, cost: CostCurve, draftMs: number, hardCap: number, allowed?: (n: number) => boolean): SizeChoice {
+export function chooseTreeSize(values: ArrayLike<number>, cost: CostCurve, draftMs: number, hardCap: number, opts: SizeOptions = {}): SizeChoice {
   const limit = Math.max(0, Math.min(hardCap, values.length));
   let best: SizeChoice = { size: 0, expectedTokens: 1, rate: 1 / (draftMs + cost.at(1)) };
+  let current: SizeChoice | null = opts.current === 0 ? best : null;
   let expected = 1;
   for (let n = 1; n <= limit; n++) {
     expected += Math.max(0, Math.min(1, values[n - 1]));
-    if (allowed && !allowed(n) && n !== limit) continue;
+    if (opts.allowed && !opts.allowed(n) && n !== limit && n !== opts.current) continue;
     const rate = expected / (draftMs + cost.at(n + 1));
+    if (n === opts.current) current = { size: n, expectedTokens: expected, rate };
     if (rate > best.rate) best = { size: n, expectedTokens: expected, rate };
   }
+  // Hysteresis: keep the current size unless another is clearly better (changing sizes has a cost of its own).
+  if (current && best.rate < current.rate * (1 + (opts.margin ?? 0))) return current;
   return best;
+}
+
+export interface SizeOptions {
+  /** Sizes that may be chosen (the largest possible size always may). */
+  allowed?: (n: number) => boolean;
+  /** The size chosen last step: kept unless another beats it by more than `margin`. */
+  current?: number;
+  /** Relative rate improvement needed to leave `current`, e.g. 0.05. */
+  margin?: number;
 }
 
 /**

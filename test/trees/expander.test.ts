@@ -52,3 +52,14 @@ t.test('piecewise cost interpolates and extrapolates', async (t) => {
   t.equal(c.at(7), 6, 'past the last point: last slope');
   t.equal(c.at(0), 1);
 });
+
+t.test('hysteresis: the current size is kept unless another is clearly better; allowed sizes are respected', async (t) => {
+  const values = Array.from({ length: 64 }, (_, i) => 0.9 ** (i + 1));
+  const free = chooseTreeSize(values, bent, 0, 64);
+  const stuck = chooseTreeSize(values, bent, 0, 64, { current: free.size - 1, margin: 0.5 });
+  t.equal(stuck.size, free.size - 1, 'a 50% margin keeps the neighbouring size');
+  const moved = chooseTreeSize(values, bent, 0, 64, { current: 1, margin: 0.05 });
+  t.equal(moved.size, free.size, 'a far worse current size is left');
+  const even = chooseTreeSize(values, bent, 0, 64, { allowed: (n) => n % 4 === 0 });
+  t.equal(even.size % 4, 0, `only allowed sizes (${even.size})`);
+});
