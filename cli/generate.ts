@@ -39,7 +39,7 @@ export function registerGenerate(program: Command): void {
     .option('--top-k <k>', 'keep the k most likely tokens (0 = off)', intArg('--top-k', 0), 0)
     .option('--top-p <p>', 'nucleus sampling mass (1 = off)', floatArg('--top-p', 0.000001, 1), 1)
     .option('--seed <s>', 'random seed for reproducible sampling', intArg('--seed', 0))
-    .option('--threads <n>', 'onnxruntime intra-op threads (0 = auto)', intArg('--threads', 0), 1)
+    .option('--threads <n>', 'onnxruntime intra-op threads (0 = by model size: 1 below 20M parameters, else every core)', intArg('--threads', 0), 0)
     .option('--drafters <list>', `comma-separated drafters: ${DRAFTER_NAMES.join(', ')}`, DEFAULT_DRAFTERS.join(','))
     .option('--tree-budget <auto|n>', 'draft tokens verified per step: auto sizes each tree for this machine', budgetArg, 'auto')
     .option('--max-tree-tokens <n>', 'hard cap on draft tokens per step', intArg('--max-tree-tokens', 0))

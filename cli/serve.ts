@@ -30,7 +30,7 @@ export function registerServe(program: Command): void {
     .addOption(opt('--max-concurrent <n>', 'generations running at once, interleaved step by step', 'SPRIG_MAX_CONCURRENT').argParser(intArg('--max-concurrent', 1)).default(D.maxConcurrent))
     .addOption(opt('--request-timeout-ms <n>', 'per-request time budget, queue wait included (0 = none)', 'SPRIG_REQUEST_TIMEOUT_MS').argParser(intArg('--request-timeout-ms', 0)).default(D.requestTimeoutMs))
     .addOption(opt('--cors <origins>', 'comma-separated allowed CORS origins, or * (default: no CORS)', 'SPRIG_CORS').argParser(listArg))
-    .addOption(opt('--threads <n>', 'onnxruntime intra-op threads (0 = auto)', 'SPRIG_THREADS').argParser(intArg('--threads', 0)).default(0))
+    .addOption(opt('--threads <n>', 'onnxruntime intra-op threads (0 = by model size: 1 below 20M parameters, else every core)', 'SPRIG_THREADS').argParser(intArg('--threads', 0)).default(0))
     .addOption(opt('--max-body-bytes <n>', 'largest request body accepted (413 beyond)', 'SPRIG_MAX_BODY_BYTES').argParser(intArg('--max-body-bytes', 1024)).default(D.bodyLimitBytes))
     .addOption(opt('--drain-timeout-ms <n>', 'on SIGTERM, how long running requests may finish', 'SPRIG_DRAIN_TIMEOUT_MS').argParser(intArg('--drain-timeout-ms', 0)).default(D.drainTimeoutMs))
     .action(async (flags: ServeFlags) => {

@@ -16,10 +16,10 @@ export interface CostPoint {
 
 const memo = new WeakMap<ModelRunner, CostCurve>();
 
-export async function verifyCostCurve(runner: ModelRunner, threads = 1): Promise<CostCurve> {
+export async function verifyCostCurve(runner: ModelRunner): Promise<CostCurve> {
   const hit = memo.get(runner);
   if (hit) return hit;
-  const file = path.join(cacheRoot(), 'verify-cost', `${path.basename(path.dirname(runner.compileInfo.modelPath))}-t${threads}.json`);
+  const file = path.join(cacheRoot(), 'verify-cost', `${path.basename(path.dirname(runner.compileInfo.modelPath))}-t${runner.threads}.json`);
   let points: CostPoint[] | null;
   try {
     points = JSON.parse(fs.readFileSync(file, 'utf8')).points;
