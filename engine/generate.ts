@@ -99,8 +99,6 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     sizeEma: 8,
     lastSize: 8,
     calibration: sharedCalibration(runner.compileInfo.modelPath),
-    draftMsEma: 0,
-    observeMsPerNodeEma: 0,
     stats: new StatsRecorder(ids, budget),
     biasScratch: new Float32Array(0),
   };

@@ -29,7 +29,7 @@ export interface SpecState {
   budget: number | 'auto';
   /** Never verify more draft nodes than this. */
   hardCap: number;
-  /** t_verify(n) on this machine, refined by every step; required for 'auto'. */
+  /** Step cost over n tokens on this machine: t_verify(n) at startup, then every step's real cost; for 'auto'. */
   cost?: OnlineCost;
   /** Recent chosen tree size (EMA): in 'auto' mode drafters are asked for about twice this, not the cap. */
   sizeEma: number;
@@ -37,10 +37,6 @@ export interface SpecState {
   lastSize: number;
   /** Turns drafters' scores into acceptance probabilities, learned online. */
   calibration: ScoreCalibration;
-  /** Recent draft time per step (EMA), for the expander's cost. */
-  draftMsEma: number;
-  /** Recent post-verify time per tree node (drafters observing the target's rows; EMA). */
-  observeMsPerNodeEma: number;
   stats: StatsRecorder;
   /** Reused attention-bias buffer (grows). */
   biasScratch: Float32Array;
@@ -51,7 +47,6 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<n
   const t0 = performance.now();
   const { tree, expectedTokens } = await proposeTree(s, maxDepth);
   const t1 = performance.now();
-  s.draftMsEma = 0.9 * s.draftMsEma + 0.1 * (t1 - t0);
   s.sizeEma = 0.9 * s.sizeEma + 0.1 * (tree.numNodes - 1);
 
   const prefix = s.cache.length;
@@ -63,13 +58,13 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<n
       : verifyTree(tree, logits, s.runner.vocab, s.sampling, s.rng);
   s.cache.commit(verdict.acceptedNodes);
   const t2 = performance.now();
-  s.cost?.observe(tree.numNodes, t2 - t1);
 
   const outcome = { tree, logits, vocab: s.runner.vocab, acceptedNodes: verdict.acceptedNodes, emitted: verdict.tokens };
   for (const d of s.drafters) d.observe(outcome);
   if (tree.numNodes > 1) s.calibration.observe(tree, verdict.acceptedNodes);
   const t3 = performance.now();
-  s.observeMsPerNodeEma = 0.9 * s.observeMsPerNodeEma + 0.1 * ((t3 - t2) / tree.numNodes);
+  // The expander learns what a whole step over n tokens costs here: drafting, verifying, observing.
+  s.cost?.observe(tree.numNodes, t3 - t0);
   s.stats.step(tree.depths, tree.sources, verdict.acceptedNodes, t1 - t0, t2 - t1, expectedTokens);
   s.stats.addOther(t3 - t2);
   return verdict.tokens;
@@ -102,10 +97,7 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<{ tree: Draf
   let expectedTokens = 1;
   if (s.budget === 'auto') {
     const ordered = Array.from(order, (i) => values[i]);
-    // A step costs the draft, the verify forward over n tokens, and the drafters' per-node observe work.
-    const verify = s.cost!;
-    const stepCost = { at: (n: number) => verify.at(n) + s.observeMsPerNodeEma * n };
-    const choice = chooseTreeSize(ordered, stepCost, s.draftMsEma, ask, { allowed: isBucketSize, current: s.lastSize, margin: 0.05 });
+    const choice = chooseTreeSize(ordered, s.cost!, 0, ask, { allowed: isBucketSize, current: s.lastSize, margin: 0.05 });
     size = choice.size;
     s.lastSize = size;
     expectedTokens = choice.expectedTokens;

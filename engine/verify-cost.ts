@@ -74,26 +74,46 @@ export async function measureVerifyCost(runner: ModelRunner, sizes = COST_SIZES)
 }
 
 /**
- * The startup curve refined by what verification steps really cost: an EMA per tree size (seeded from the
- * curve), read through a running maximum so the cost stays non-decreasing in n.
+ * What a whole step over n tokens costs (draft + verify + observe), learned online: the startup verify curve
+ * v(n) gives the shape, and a running least-squares fit of observed step times y ≈ a·v(n) + b (exponentially
+ * weighted) adds what the curve does not see: drafting, observing, the event loop. Sizes never tried still get
+ * a sensible cost, because the fit is shared across sizes.
  */
 export class OnlineCost implements CostCurve {
-  private readonly ema: Float64Array; // [maxN + 1] ms per forward of n tokens
+  // Exponentially weighted sums for the fit of y on x = v(n).
+  private w = 0;
+  private sx = 0;
+  private sy = 0;
+  private sxx = 0;
+  private sxy = 0;
 
-  constructor(base: CostCurve, private readonly maxN: number, private readonly alpha = 0.05) {
-    this.ema = new Float64Array(maxN + 1);
-    for (let n = 1; n <= maxN; n++) this.ema[n] = base.at(n);
-  }
+  constructor(private readonly base: CostCurve, private readonly alpha = 0.05) {}
 
   observe(n: number, ms: number): void {
-    if (n >= 1 && n <= this.maxN && Number.isFinite(ms)) this.ema[n] += this.alpha * (ms - this.ema[n]);
+    if (!(n >= 1) || !Number.isFinite(ms)) return;
+    const x = this.base.at(n);
+    const k = 1 - this.alpha;
+    this.w = k * this.w + 1;
+    this.sx = k * this.sx + x;
+    this.sy = k * this.sy + ms;
+    this.sxx = k * this.sxx + x * x;
+    this.sxy = k * this.sxy + x * ms;
+  }
+
+  /** Slope and intercept of the fit; slope 1 and the mean gap while the observed sizes barely differ. */
+  fit(): { a: number; b: number } {
+    if (this.w < 1e-9) return { a: 1, b: 0 };
+    const mx = this.sx / this.w;
+    const my = this.sy / this.w;
+    const varX = this.sxx / this.w - mx * mx;
+    let a = 1;
+    if (varX > 1e-4 * mx * mx) a = Math.min(4, Math.max(0.5, (this.sxy / this.w - mx * my) / varX));
+    return { a, b: Math.max(0, my - a * mx) };
   }
 
   at(n: number): number {
-    const top = Math.min(Math.max(1, Math.round(n)), this.maxN);
-    let m = 0;
-    for (let i = 1; i <= top; i++) m = Math.max(m, this.ema[i]);
-    return m;
+    const { a, b } = this.fit();
+    return a * this.base.at(n) + b;
   }
 }
 
@@ -103,7 +123,7 @@ const online = new WeakMap<ModelRunner, OnlineCost>();
 export async function onlineCost(runner: ModelRunner): Promise<OnlineCost> {
   let c = online.get(runner);
   if (!c) {
-    c = new OnlineCost(await verifyCostCurve(runner), runner.maxTreeRows);
+    c = new OnlineCost(await verifyCostCurve(runner));
     online.set(runner, c);
   }
   return c;

@@ -29,3 +29,16 @@ t.test('a node proposed by two drafters takes the better estimate', async (t) =>
   const v = c.values(b.build());
   t.ok(Math.abs(v[1] - 0.5) < 1e-12, 'drafter 1 (no data, prior 0.5) wins over drafter 0 (≈0)');
 });
+
+t.test('online step cost: learns the overhead the startup curve misses, and the slope', async (t) => {
+  const { OnlineCost } = await import('../../engine/verify-cost.ts');
+  const { piecewiseCost } = await import('../../trees/expander.ts');
+  const base = piecewiseCost([{ n: 1, ms: 1 }, { n: 65, ms: 5 }]); // v(n) = 1 + (n - 1) / 16
+  const c = new OnlineCost(base);
+  t.equal(c.at(9), base.at(9), 'no data: the startup curve');
+  for (let i = 0; i < 400; i++) for (const n of [2, 9, 33]) c.observe(n, 2 * base.at(n) + 0.5); // truth: 2·v(n) + 0.5
+  for (const n of [1, 17, 65]) t.ok(Math.abs(c.at(n) - (2 * base.at(n) + 0.5)) < 1e-6, `n=${n}: ${c.at(n).toFixed(3)}`);
+  const one = new OnlineCost(base);
+  for (let i = 0; i < 100; i++) one.observe(5, base.at(5) + 0.3);
+  t.ok(Math.abs(one.at(40) - (base.at(40) + 0.3)) < 1e-6, 'one observed size: slope 1, the gap as an offset');
+});
