@@ -10,6 +10,7 @@ import { speculativeStep, type SpecState } from './speculative-step.ts';
 import { StatsRecorder, type SpeculationStats } from './stats.ts';
 import { sharedCalibration } from './calibration.ts';
 import { onlineCost } from './verify-cost.ts';
+import { sharedGate } from './drafter-gate.ts';
 import { StopChecker, type FinishReason } from './stopping.ts';
 
 export interface GenerateRequest {
@@ -98,6 +99,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     cost: budget === 'auto' && names.length > 0 ? await onlineCost(runner) : undefined,
     sizeEma: 8,
     lastSize: 8,
+    gate: sharedGate(`${runner.compileInfo.modelPath}|${[...names].sort().join('+')}`),
     calibration: sharedCalibration(runner.compileInfo.modelPath),
     stats: new StatsRecorder(ids, budget),
     biasScratch: new Float32Array(0),

@@ -9,6 +9,7 @@ import { mergeTrees } from '../trees/merge.ts';
 import { bestFirstOrder, keepFirst } from '../trees/prune.ts';
 import { chooseTreeSize, isBucketSize } from '../trees/expander.ts';
 import type { OnlineCost } from './verify-cost.ts';
+import type { DrafterGate } from './drafter-gate.ts';
 import type { ScoreCalibration } from './calibration.ts';
 import { verifyCoupled } from '../verifier/coupled.ts';
 import { verifyTree } from '../verifier/verify-tree.ts';
@@ -35,6 +36,8 @@ export interface SpecState {
   sizeEma: number;
   /** The size the expander chose last step (it sticks to it unless another is clearly better). */
   lastSize: number;
+  /** Which drafters pay for themselves (only consulted when several drafters are active). */
+  gate: DrafterGate;
   /** Turns drafters' scores into acceptance probabilities, learned online. */
   calibration: ScoreCalibration;
   stats: StatsRecorder;
@@ -45,7 +48,7 @@ export interface SpecState {
 /** Runs one step; returns the emitted tokens (accepted drafts, then one bonus/recovered token). */
 export async function speculativeStep(s: SpecState, maxDepth: number): Promise<number[]> {
   const t0 = performance.now();
-  const { tree, expectedTokens } = await proposeTree(s, maxDepth);
+  const { tree, expectedTokens, active, costMs } = await proposeTree(s, maxDepth);
   const t1 = performance.now();
   s.sizeEma = 0.9 * s.sizeEma + 0.1 * (tree.numNodes - 1);
 
@@ -60,11 +63,16 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<n
   const t2 = performance.now();
 
   const outcome = { tree, logits, vocab: s.runner.vocab, acceptedNodes: verdict.acceptedNodes, emitted: verdict.tokens };
-  for (const d of s.drafters) d.observe(outcome);
+  for (let i = 0; i < active.length; i++) {
+    const o0 = performance.now();
+    active[i].observe(outcome);
+    costMs[i] += performance.now() - o0;
+  }
   if (tree.numNodes > 1) s.calibration.observe(tree, verdict.acceptedNodes);
   const t3 = performance.now();
   // The expander learns what a whole step over n tokens costs here: drafting, verifying, observing.
   s.cost?.observe(tree.numNodes, t3 - t0);
+  if (s.drafters.length > 1) gateStep(s, tree, verdict.acceptedNodes, verdict.tokens.length, active, costMs, t3 - t0, t2 - t1);
   s.stats.step(tree.depths, tree.sources, verdict.acceptedNodes, t1 - t0, t2 - t1, expectedTokens);
   s.stats.addOther(t3 - t2);
   return verdict.tokens;
@@ -74,22 +82,28 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<n
  * Every drafter's tree, fused by longest common prefix, valued by calibrated acceptance probability, then cut:
  * to the fixed budget, or to the size the expander finds best for this machine. Root-only when nobody drafts.
  */
-async function proposeTree(s: SpecState, maxDepth: number): Promise<{ tree: DraftTree; expectedTokens: number }> {
+async function proposeTree(s: SpecState, maxDepth: number): Promise<{ tree: DraftTree; expectedTokens: number; active: Drafter[]; costMs: number[] }> {
   const root = s.context[s.context.length - 1];
   const cap = s.budget === 'auto' ? s.hardCap : Math.min(s.budget, s.hardCap);
   // Under 'auto', ask for about twice the recent size: room to grow without paying a draft model for the cap.
   const ask = s.budget === 'auto' ? Math.min(cap, Math.max(8, Math.ceil(2 * s.sizeEma))) : cap;
   const trees: DraftTree[] = [];
+  const active: Drafter[] = [];
+  const costMs: number[] = [];
   if (cap > 0 && maxDepth > 0) {
     // Draft models go first (drafters are ordered so), so the others can see the draft's root distribution.
     const req: DraftRequest = { context: s.context, budget: ask, maxDepth };
     for (const d of s.drafters) {
+      if (s.drafters.length > 1 && !s.gate.active(d.name)) continue;
+      const p0 = performance.now();
       const t = await d.propose(req);
+      active.push(d);
+      costMs.push(performance.now() - p0);
       if (t && t.numNodes > 1) trees.push(t);
       req.draftRootProbs ??= d.rootDistribution?.() ?? undefined;
     }
   }
-  if (trees.length === 0) return { tree: new TreeBuilder(root, 1).build(), expectedTokens: 1 };
+  if (trees.length === 0) return { tree: new TreeBuilder(root, 1).build(), expectedTokens: 1, active, costMs };
   const merged = trees.length === 1 ? trees[0] : mergeTrees(trees);
   const values = s.calibration.values(merged); // [numNodes]
   const order = bestFirstOrder(merged, ask, values);
@@ -104,7 +118,33 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<{ tree: Draf
   } else {
     for (let j = 0; j < size; j++) expectedTokens += values[order[j]];
   }
-  return { tree: keepFirst(merged, order, size), expectedTokens };
+  return { tree: keepFirst(merged, order, size), expectedTokens, active, costMs };
+}
+
+/**
+ * Credits each active drafter with its share of the accepted tokens and verified nodes (a node proposed by k
+ * drafters counts 1/k for each), and charges its own time.
+ */
+function gateStep(s: SpecState, tree: DraftTree, acceptedNodes: readonly number[], emitted: number, active: Drafter[], costMs: number[], stepMs: number, verifyMs: number): void {
+  const n = tree.numNodes;
+  const msPerToken = stepMs / Math.max(1, emitted);
+  const msPerNode = n > 1 ? Math.max(0, verifyMs - (s.cost?.at(1) ?? verifyMs)) / (n - 1) : 0;
+  const accepted = new Uint8Array(n);
+  for (const i of acceptedNodes) accepted[i] = 1;
+  const tokens = new Float64Array(active.length);
+  const nodes = new Float64Array(active.length);
+  for (let i = 1; i < n; i++) {
+    const mask = tree.sources[i];
+    let k = 0;
+    for (let m = mask; m !== 0; m &= m - 1) k++;
+    if (k === 0) continue;
+    for (let j = 0; j < active.length; j++) {
+      if (!(mask & (1 << active[j].id))) continue;
+      nodes[j] += 1 / k;
+      tokens[j] += accepted[i] / k;
+    }
+  }
+  for (let j = 0; j < active.length; j++) s.gate.record(active[j].name, costMs[j], tokens[j], nodes[j], msPerToken, msPerNode);
 }
 
 function biasFor(s: SpecState, tree: DraftTree, prefix: number): Float32Array {

@@ -1,0 +1,65 @@
+// Drafter selection: a drafter stays in the step only while it pays for itself. Its value per step is the
+// time its accepted tokens save (its share of them × time per token) minus what it costs (propose + observe,
+// and the verify time of its share of the nodes). A drafter that does not pay sits out, and is
+// tried again after a pause that doubles with every probe that still does not pay (8 steps up to 256), so a
+// change in the text can bring it back. Lossless either way: it only changes which trees are verified.
+
+const ALPHA = 0.2;
+const FIRST_PAUSE = 8;
+const MAX_PAUSE = 256;
+
+interface DrafterRecord {
+  /** EMA of (saved − spent) ms per step while active. */
+  valueMs: number;
+  /** Steps it has been active in (the EMA is trusted after a few). */
+  samples: number;
+  /** Steps skipped since it was last active. */
+  idle: number;
+  /** Steps to sit out before the next probe. */
+  pause: number;
+}
+
+export class DrafterGate {
+  private readonly records = new Map<string, DrafterRecord>();
+
+  /** Whether drafter `name` drafts this step. */
+  active(name: string): boolean {
+    const r = this.records.get(name);
+    if (!r || r.samples < 3 || r.valueMs >= 0) return true;
+    if (++r.idle >= r.pause) {
+      r.idle = 0;
+      r.pause = Math.min(MAX_PAUSE, 2 * r.pause);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * One active step of a drafter. acceptedShare / nodeShare: its share of the accepted tokens and of the verified
+   * nodes (1/k of each node k drafters proposed); msPerToken: the step's time per emitted token; msPerNode:
+   * marginal verify time of one node.
+   */
+  record(name: string, costMs: number, acceptedShare: number, nodeShare: number, msPerToken: number, msPerNode: number): void {
+    const value = acceptedShare * msPerToken - costMs - nodeShare * msPerNode;
+    let r = this.records.get(name);
+    if (!r) this.records.set(name, (r = { valueMs: value, samples: 0, idle: 0, pause: FIRST_PAUSE / 2 }));
+    r.valueMs += ALPHA * (value - r.valueMs);
+    r.samples++;
+    r.idle = 0;
+    if (r.valueMs >= 0) r.pause = FIRST_PAUSE / 2; // paying again: the next bench starts with a short pause
+  }
+
+  /** Names currently sitting out (for stats). */
+  benched(): string[] {
+    return [...this.records].filter(([, r]) => r.samples >= 3 && r.valueMs < 0).map(([n]) => n);
+  }
+}
+
+const shared = new Map<string, DrafterGate>();
+
+/** Gates are learned per target model and drafter combination, and kept for the life of the process. */
+export function sharedGate(key: string): DrafterGate {
+  let g = shared.get(key);
+  if (!g) shared.set(key, (g = new DrafterGate()));
+  return g;
+}
