@@ -4,13 +4,20 @@
 // tried again after a pause that doubles with every probe that still does not pay (8 steps up to 256), so a
 // change in the text can bring it back. Lossless either way: it only changes which trees are verified.
 
-const ALPHA = 0.2;
+const ALPHA = 0.1;
+const MIN_SAMPLES = 16;
+const CHEAP = 0.05;
 const FIRST_PAUSE = 8;
 const MAX_PAUSE = 256;
 
 interface DrafterRecord {
-  /** EMA of (saved − spent) ms per step while active. */
+  /** EMA of (saved − spent) ms per step while active, with shared nodes split between their proposers. */
   valueMs: number;
+  /** The same with full credit for every accepted node it proposed (what it would save alone). */
+  soloMs: number;
+  /** EMA of its own time per step (propose + observe) and of the whole step's time. */
+  costMs: number;
+  stepMs: number;
   /** Steps it has been active in (the EMA is trusted after a few). */
   samples: number;
   /** Steps skipped since it was last active. */
@@ -25,7 +32,7 @@ export class DrafterGate {
   /** Whether drafter `name` drafts this step. */
   active(name: string): boolean {
     const r = this.records.get(name);
-    if (!r || r.samples < 3 || r.valueMs >= 0) return true;
+    if (!r || !this.benchable(name, r)) return true;
     if (++r.idle >= r.pause) {
       r.idle = 0;
       r.pause = Math.min(MAX_PAUSE, 2 * r.pause);
@@ -36,22 +43,50 @@ export class DrafterGate {
 
   /**
    * One active step of a drafter. acceptedShare / nodeShare: its share of the accepted tokens and of the verified
-   * nodes (1/k of each node k drafters proposed); msPerToken: the step's time per emitted token; msPerNode:
-   * marginal verify time of one node.
+   * nodes (1/k of each node k drafters proposed); acceptedAll / nodesAll: the same counted in full;
+   * msPerToken: the step's time per emitted token; msPerNode: marginal verify time of one node.
    */
-  record(name: string, costMs: number, acceptedShare: number, nodeShare: number, msPerToken: number, msPerNode: number): void {
+  record(name: string, costMs: number, acceptedShare: number, nodeShare: number, msPerToken: number, msPerNode: number, acceptedAll = acceptedShare, nodesAll = nodeShare, stepMs = 0): void {
     const value = acceptedShare * msPerToken - costMs - nodeShare * msPerNode;
+    const solo = acceptedAll * msPerToken - costMs - nodesAll * msPerNode;
     let r = this.records.get(name);
-    if (!r) this.records.set(name, (r = { valueMs: value, samples: 0, idle: 0, pause: FIRST_PAUSE / 2 }));
+    if (!r) this.records.set(name, (r = { valueMs: value, soloMs: solo, costMs, stepMs, samples: 0, idle: 0, pause: FIRST_PAUSE / 2 }));
     r.valueMs += ALPHA * (value - r.valueMs);
+    r.soloMs += ALPHA * (solo - r.soloMs);
+    r.costMs += ALPHA * (costMs - r.costMs);
+    r.stepMs += ALPHA * (stepMs - r.stepMs);
     r.samples++;
     r.idle = 0;
     if (r.valueMs >= 0) r.pause = FIRST_PAUSE / 2; // paying again: the next bench starts with a short pause
   }
 
+  /**
+   * Drafters that duplicate each other split their credit and can all look unprofitable; the one that would
+   * pay best on its own (if it pays at all) therefore always stays.
+   */
+  private isAnchor(name: string): boolean {
+    let best: string | null = null;
+    let bestSolo = 0;
+    for (const [n, r] of this.records) {
+      if (r.soloMs > bestSolo) {
+        best = n;
+        bestSolo = r.soloMs;
+      }
+    }
+    return best === name;
+  }
+
+  /**
+   * Benched only when it has been watched for a while, does not pay, and is not cheap: a drafter costing under
+   * CHEAP of the step is never worth the risk of missing what it finds.
+   */
+  private benchable(name: string, r: DrafterRecord): boolean {
+    return r.samples >= MIN_SAMPLES && r.valueMs < 0 && r.costMs > CHEAP * r.stepMs && !this.isAnchor(name);
+  }
+
   /** Names currently sitting out (for stats). */
   benched(): string[] {
-    return [...this.records].filter(([, r]) => r.samples >= 3 && r.valueMs < 0).map(([n]) => n);
+    return [...this.records].filter(([n, r]) => this.benchable(n, r)).map(([n]) => n);
   }
 }
 

@@ -133,6 +133,8 @@ function gateStep(s: SpecState, tree: DraftTree, acceptedNodes: readonly number[
   for (const i of acceptedNodes) accepted[i] = 1;
   const tokens = new Float64Array(active.length);
   const nodes = new Float64Array(active.length);
+  const tokensAll = new Float64Array(active.length);
+  const nodesAll = new Float64Array(active.length);
   for (let i = 1; i < n; i++) {
     const mask = tree.sources[i];
     let k = 0;
@@ -142,9 +144,11 @@ function gateStep(s: SpecState, tree: DraftTree, acceptedNodes: readonly number[
       if (!(mask & (1 << active[j].id))) continue;
       nodes[j] += 1 / k;
       tokens[j] += accepted[i] / k;
+      nodesAll[j]++;
+      tokensAll[j] += accepted[i];
     }
   }
-  for (let j = 0; j < active.length; j++) s.gate.record(active[j].name, costMs[j], tokens[j], nodes[j], msPerToken, msPerNode);
+  for (let j = 0; j < active.length; j++) s.gate.record(active[j].name, costMs[j], tokens[j], nodes[j], msPerToken, msPerNode, tokensAll[j], nodesAll[j], stepMs);
 }
 
 function biasFor(s: SpecState, tree: DraftTree, prefix: number): Float32Array {

@@ -5,13 +5,15 @@ import { DrafterGate } from '../../engine/drafter-gate.ts';
 
 t.test('a drafter that does not pay is benched, probed with doubling pauses, and returns when it pays', async (t) => {
   const g = new DrafterGate();
-  for (let i = 0; i < 5; i++) {
-    if (i < 3) t.ok(g.active('slow'), 'active while learning (3 steps)');
-    g.record('slow', 1.0, 0.1, 2, 0.3, 0.05); // saves 0.03 ms, costs 1.1 ms
-    g.record('good', 0.05, 2, 4, 0.3, 0.01); // saves 0.6 ms, costs 0.09 ms
+  for (let i = 0; i < 20; i++) {
+    if (i < 16) t.ok(g.active('slow'), 'active while learning (16 steps)');
+    g.record('slow', 1.0, 0.1, 2, 0.3, 0.05, 0.1, 2, 2); // saves 0.03 ms, costs 1.1 ms of a 2 ms step
+    g.record('good', 0.05, 2, 4, 0.3, 0.01, 2, 4, 2); // saves 0.6 ms, costs 0.09 ms
+    g.record('cheap', 0.01, 0, 0, 0.3, 0.01, 0, 0, 2); // finds nothing, but costs 0.5% of the step
   }
-  t.same(g.benched(), ['slow']);
+  t.same(g.benched(), ['slow'], 'the cheap drafter is never benched');
   t.ok(g.active('good'));
+  t.ok(g.active('cheap'));
   const gaps: number[] = [];
   let since = 0;
   for (let step = 0; step < 200 && gaps.length < 4; step++) {
@@ -19,11 +21,22 @@ t.test('a drafter that does not pay is benched, probed with doubling pauses, and
     if (g.active('slow')) {
       gaps.push(since);
       since = 0;
-      g.record('slow', 1.0, 0.1, 2, 0.3, 0.05);
+      g.record('slow', 1.0, 0.1, 2, 0.3, 0.05, 0.1, 2, 2);
     }
   }
   t.ok(gaps.length >= 3 && gaps.every((gap, i) => i === 0 || gap >= gaps[i - 1]), `probe gaps grow: ${gaps.join(', ')}`);
-  for (let i = 0; i < 30; i++) g.record('slow', 0.01, 3, 1, 0.3, 0.01); // the text changed: now it pays
+  for (let i = 0; i < 60; i++) g.record('slow', 0.2, 3, 1, 0.3, 0.01, 3, 1, 2); // the text changed: now it pays
   t.same(g.benched(), []);
   t.ok(g.active('slow'));
+});
+
+t.test('two drafters that duplicate each other are not both benched: the best solo one stays', async (t) => {
+  const g = new DrafterGate();
+  for (let i = 0; i < 40; i++) {
+    // Both propose the same accepted tokens: half credit each looks unprofitable, full credit pays.
+    g.record('a', 0.2, 0.5, 1, 0.3, 0.01, 1, 2, 2);
+    g.record('b', 0.25, 0.5, 1, 0.3, 0.01, 1, 2, 2);
+  }
+  t.same(g.benched(), ['b'], 'a (cheaper, same solo value) is the anchor');
+  t.ok(g.active('a'));
 });
