@@ -2,24 +2,16 @@
 // swept over concurrency. Token counts come from the server's usage, NEVER from counting chunks.
 import type { SpeculationStats } from '../engine/stats.ts';
 import { configKey, SERVER_DEFAULT } from './configs.ts';
-import type { BenchConfig, Sample, WorkloadItem } from './types.ts';
+import type { BenchConfig, RunPlan, Sample, WorkloadItem } from './types.ts';
 import { chatMessages, plainPrompt } from './workloads.ts';
 
-export interface HttpOptions {
+/** configs each carry their concurrency. */
+export interface HttpOptions extends RunPlan {
   baseUrl: string;
   apiKey?: string;
   endpoint: 'completions' | 'chat';
   /** The request's `model` field (left out when undefined). */
   model?: string;
-  items: WorkloadItem[];
-  /** Each with its concurrency set. */
-  configs: BenchConfig[];
-  maxTokens: number;
-  repeats: number;
-  warmup: number;
-  seed: number;
-  t0: number;
-  onProgress?: (label: string) => void;
 }
 
 /** 'http://h:8080/', 'http://h:8080/v1' → 'http://h:8080'. */

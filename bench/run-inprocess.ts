@@ -4,26 +4,16 @@ import { generate as engineGenerate, type EngineResources, type GenerateRequest,
 import type { ModelRunner } from '../model/runner.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { configKey } from './configs.ts';
-import type { BenchConfig, Sample, StepRecord, WorkloadItem } from './types.ts';
+import type { BenchConfig, Sample, StepRecord, WorkloadItem, RunPlan } from './types.ts';
 import { chatMessages, plainPrompt } from './workloads.ts';
 
 export type GenerateFn = (runner: ModelRunner, req: GenerateRequest, onTokens?: OnTokens, resources?: EngineResources) => Promise<GenerateResult>;
 
-export interface InProcessOptions {
+export interface InProcessOptions extends RunPlan {
   runner: ModelRunner;
   tokenizer: Tokenizer;
   /** The draft model and datastore some drafters need. */
   resources?: EngineResources;
-  items: WorkloadItem[];
-  configs: BenchConfig[];
-  maxTokens: number;
-  repeats: number;
-  /** Generations per config before measuring (on the first item), excluded from the results. */
-  warmup: number;
-  seed: number;
-  /** performance.now() at the start of the run. */
-  t0: number;
-  onProgress?: (label: string) => void;
   /** Tests swap this (e.g. to corrupt an output on purpose). */
   generate?: GenerateFn;
 }

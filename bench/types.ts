@@ -146,3 +146,17 @@ export interface BenchResult {
   mismatches: LosslessMismatch[];
   warnings: string[];
 }
+
+/** What every runner (in-process or HTTP) is given: the work, the configurations, and how to repeat them. */
+export interface RunPlan {
+  items: WorkloadItem[];
+  configs: BenchConfig[];
+  maxTokens: number;
+  repeats: number;
+  /** Generations per config before measuring (on the first item), excluded from the results. */
+  warmup: number;
+  seed: number;
+  /** performance.now() at the start of the run. */
+  t0: number;
+  onProgress?: (label: string) => void;
+}

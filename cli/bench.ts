@@ -38,30 +38,12 @@ const concurrency = (s: string): number => {
   return n;
 };
 
-interface BenchFlags {
-  model?: string;
-  draft?: string;
-  datastore?: string;
-  baseUrl?: string;
-  apiKey?: string;
-  endpoint: 'completions' | 'chat';
-  drafters?: string[];
+/** The flags as commander parses them: BenchOptions, except the three list flags named in the singular. */
+type BenchFlags = Omit<BenchOptions, 'treeBudgets' | 'temperatures' | 'command' | 'progress'> & {
   treeBudget: (number | 'auto')[];
   temperature: number[];
-  concurrency: number[];
-  suite: string;
-  prompts?: string[];
-  categories?: string[];
-  limit?: number;
-  maxTokens: number;
-  repeats: number;
-  warmup: number;
-  seed: number;
-  threads: number;
-  out?: string;
-  runId?: string;
   progress: boolean;
-}
+};
 
 export function registerBench(program: Command): void {
   program
@@ -93,30 +75,13 @@ export function registerBench(program: Command): void {
     .option('--run-id <id>', 'run id (default: date-time, mode and model)')
     .option('--no-progress', 'no progress bar (it is drawn only when stderr is a terminal anyway)')
     .action(async (f: BenchFlags) => {
+      const { treeBudget, temperature, progress, ...rest } = f;
       const opts: BenchOptions = {
-        model: f.model,
-        draft: f.draft,
-        datastore: f.datastore,
-        baseUrl: f.baseUrl,
-        apiKey: f.apiKey,
-        endpoint: f.endpoint,
-        drafters: f.drafters,
-        treeBudgets: f.treeBudget,
-        temperatures: f.temperature,
-        concurrency: f.concurrency,
-        suite: f.suite,
-        prompts: f.prompts,
-        categories: f.categories,
-        limit: f.limit,
-        maxTokens: f.maxTokens,
-        repeats: f.repeats,
-        warmup: f.warmup,
-        seed: f.seed,
-        threads: f.threads,
-        out: f.out,
-        runId: f.runId,
+        ...rest,
+        treeBudgets: treeBudget,
+        temperatures: temperature,
         command: ['sprig', ...process.argv.slice(2)].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' '),
-        progress: f.progress ? undefined : false,
+        progress: progress ? undefined : false,
       };
       const outcome = await runBench(opts);
       if (outcome.exitCode) process.exitCode = outcome.exitCode;
