@@ -33,6 +33,7 @@ export function registerServe(program: Command): void {
     .addOption(opt('--threads <n>', 'onnxruntime intra-op threads (0 = by model size: 1 below 20M parameters, else every core)', 'SPRIG_THREADS').argParser(intArg('--threads', 0)).default(0))
     .addOption(opt('--max-body-bytes <n>', 'largest request body accepted (413 beyond)', 'SPRIG_MAX_BODY_BYTES').argParser(intArg('--max-body-bytes', 1024)).default(D.bodyLimitBytes))
     .addOption(opt('--drain-timeout-ms <n>', 'on SIGTERM, how long running requests may finish', 'SPRIG_DRAIN_TIMEOUT_MS').argParser(intArg('--drain-timeout-ms', 0)).default(D.drainTimeoutMs))
+    .addOption(opt('--stream-interval-ms <n>', 'gather streamed tokens this long into one chunk (0 = every step at once)', 'SPRIG_STREAM_INTERVAL_MS').argParser(intArg('--stream-interval-ms', 0)).default(D.streamIntervalMs))
     .action(async (flags: ServeFlags) => {
       const server = await startServer(serveOptions(flags));
       let signalled = false;
@@ -68,6 +69,7 @@ export interface ServeFlags {
   threads: number;
   maxBodyBytes: number;
   drainTimeoutMs: number;
+  streamIntervalMs: number;
 }
 
 export function serveOptions(f: ServeFlags): ServeOptions {
@@ -89,5 +91,6 @@ export function serveOptions(f: ServeFlags): ServeOptions {
     treeBudget: f.treeBudget,
     maxTreeTokens: f.maxTreeTokens,
     drainTimeoutMs: f.drainTimeoutMs,
+    streamIntervalMs: f.streamIntervalMs,
   };
 }

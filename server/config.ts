@@ -23,6 +23,8 @@ export interface ServerConfig {
   maxTreeTokens?: number;
   /** On SIGTERM, how long running requests may finish before they are cut off. */
   drainTimeoutMs: number;
+  /** Streamed tokens gather this long before one chunk goes out (0 = every step at once). */
+  streamIntervalMs: number;
 }
 
 export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
@@ -37,6 +39,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   drafters: [],
   treeBudget: 'auto',
   drainTimeoutMs: 30_000,
+  streamIntervalMs: 5,
 });
 
 export function resolveServerConfig(partial: Partial<ServerConfig> = {}): ServerConfig {

@@ -161,9 +161,11 @@ export class Job {
     };
     if (this.opts.echo) emit(c.prompt.text);
 
-    // Text work (detokenize, stop strings, write) runs in a setImmediate, so it overlaps the next
-    // forward (onnxruntime computes off the main thread) instead of delaying it. A stop string found
-    // there aborts the generation at its next step; tokens past the stop are dropped.
+    // Text work (detokenize, stop strings, write) is batched: onnxruntime-node computes ON the main thread
+    // (its run() is a synchronous call inside setImmediate), so every write or decode delays the next
+    // forward. With --stream-interval-ms > 0, tokens gather for that long and go out as one chunk (vLLM's
+    // stream_interval); 0 sends each step as soon as the event loop is free. A stop string found while
+    // draining aborts the generation at its next step; tokens past the stop are dropped.
     let pending: number[] = [];
     let scheduled = false;
     const drain = () => {
@@ -188,7 +190,9 @@ export class Job {
       for (const t of tokens) pending.push(t);
       if (!scheduled) {
         scheduled = true;
-        setImmediate(drain);
+        const interval = this.ctx.config.streamIntervalMs;
+        if (interval > 0) setTimeout(drain, interval);
+        else setImmediate(drain);
       }
     };
 
