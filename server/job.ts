@@ -190,7 +190,8 @@ export class Job {
       for (const t of tokens) pending.push(t);
       if (!scheduled) {
         scheduled = true;
-        const interval = this.ctx.config.streamIntervalMs;
+        // The first text goes out at once (time to first token); later text gathers for the interval.
+        const interval = numTokens === 0 ? 0 : this.ctx.config.streamIntervalMs;
         if (interval > 0) setTimeout(drain, interval);
         else setImmediate(drain);
       }
