@@ -74,10 +74,6 @@ export function createDrafters(names: readonly string[], env: DrafterEnv): Draft
   });
 }
 
-export function drafterName(id: number): string {
-  return Object.entries(REGISTRY).find(([, e]) => e.id === id)?.[0] ?? `#${id}`;
-}
-
 function createDraftModelDrafter(id: number, env: DrafterEnv): Drafter {
   if (!env.draftRunner) throw errors.invalidParam('drafter "draft" needs a draft model: start with --draft PATH', 'drafters');
   // The draft's own random stream, decorrelated from the verifier's (which uses the request seed).

@@ -46,8 +46,6 @@ export interface GenerateResult {
 /** Called with each batch of newly emitted tokens (already past stop checks). */
 export type OnTokens = (tokens: number[]) => void;
 
-/** Draft nodes per step for a fixed budget when a caller wants one (the CLI default is 'auto'). */
-export const DEFAULT_TREE_BUDGET = 32;
 /** Hard cap on an 'auto' tree unless the request sets max_tree_tokens. */
 export const DEFAULT_MAX_TREE_TOKENS = 64;
 

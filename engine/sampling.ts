@@ -123,10 +123,3 @@ export function sampleFrom(probs: Float32Array, vocab: number, rng: Rng): number
   }
   return last; // rounding: u landed past the accumulated mass
 }
-
-/** One token from one row of logits under `p` (greedy or sampled). `scratch` is [vocab]. */
-export function sampleToken(logits: Float32Array, offset: number, vocab: number, p: SamplingParams, rng: Rng, scratch: Float32Array): number {
-  if (isGreedy(p)) return argmax(logits, offset, vocab);
-  targetProbs(logits, offset, vocab, p, scratch);
-  return sampleFrom(scratch, vocab, rng);
-}
