@@ -6,7 +6,7 @@
 import type { KvCache } from '../model/kv-cache.ts';
 import { MASKED, causalBias, type ModelRunner } from '../model/runner.ts';
 import type { Rng } from '../engine/rng.ts';
-import { isGreedy, targetProbs, type SamplingParams } from '../engine/sampling.ts';
+import { isGreedy, sortedIndices, targetProbs, type SamplingParams } from '../engine/sampling.ts';
 import { NodeKind, TreeBuilder, type DraftTree } from '../trees/draft-tree.ts';
 import type { DraftRequest, Drafter, StepOutcome } from './drafter.ts';
 
@@ -46,6 +46,9 @@ export class DraftModelDrafter implements Drafter {
   /** Context length (root included) when the last tree was drafted, and its nodes by tree index. */
   private base = 0;
   private nodes: Node[] = [];
+  private readonly pool: Float32Array[] = [];
+  private used = 0;
+  private biasScratch = new Float32Array(0);
   /** Parent and token of each tree node of the tree being drafted. */
   private parents: number[] = [];
   private tokens: number[] = [];
@@ -78,6 +81,7 @@ export class DraftModelDrafter implements Drafter {
    */
   async propose(req: DraftRequest): Promise<DraftTree | null> {
     this.tree = null;
+    this.used = 0;
     const n = req.context.length;
     const maxDepth = Math.min(req.maxDepth, this.runner.contextLength - n);
     if (req.budget <= 0 || maxDepth <= 0) return null;
@@ -160,7 +164,8 @@ export class DraftModelDrafter implements Drafter {
     const past = this.cache.length;
     const m = batch.length;
     const width = past + m;
-    const bias = new Float32Array(m * width).fill(MASKED); // [m, past + m]
+    if (this.biasScratch.length < m * width) this.biasScratch = new Float32Array(Math.max(m * width, 2 * this.biasScratch.length));
+    const bias = this.biasScratch.subarray(0, m * width).fill(MASKED); // [m, past + m]
     const tokens: number[] = [];
     const positions: number[] = [];
     for (let i = 0; i < m; i++) {
@@ -190,10 +195,23 @@ export class DraftModelDrafter implements Drafter {
   private initDist(node: Node, logits: Float32Array, offset: number): void {
     // Values need probabilities even under greedy decoding: use the draft's plain softmax there.
     const params = this.greedy ? { temperature: 1, topK: 0, topP: 1 } : this.sampling;
-    node.dist = targetProbs(logits, offset, this.vocab, params, new Float32Array(this.vocab));
+    node.dist = targetProbs(logits, offset, this.vocab, params, this.buffer());
     node.mass = 1;
-    if (this.greedy) node.order = topIndices(node.dist, this.opts.maxChildren);
-    else node.residual = Float32Array.from(node.dist);
+    if (this.greedy) node.order = sortedIndices(node.dist, this.vocab, this.opts.maxChildren);
+    else {
+      const residual = this.buffer();
+      residual.set(node.dist);
+      node.residual = residual;
+    }
+  }
+
+  /**
+   * A [vocab] buffer from a pool reused step after step (a tree's distributions are needed only until that
+   * step's verify and observe are done), so a big vocabulary does not cost fresh arrays every node.
+   */
+  private buffer(): Float32Array {
+    if (this.used === this.pool.length) this.pool.push(new Float32Array(this.vocab));
+    return this.pool[this.used++];
   }
 
   private parentOf(index: number): number {
@@ -245,11 +263,6 @@ function sampleUnnormalised(p: Float32Array, mass: number, vocab: number, rng: R
   return last;
 }
 
-function topIndices(p: Float32Array, k: number): Int32Array {
-  const idx = Array.from({ length: p.length }, (_, i) => i);
-  idx.sort((a, b) => p[b] - p[a] || a - b);
-  return Int32Array.from(idx.slice(0, k));
-}
 
 function pushMax(heap: Node[], x: Node): void {
   heap.push(x);
