@@ -13,6 +13,7 @@ import type { DrafterGate } from './drafter-gate.ts';
 import type { ScoreCalibration } from './calibration.ts';
 import { verifyCoupled } from '../verifier/coupled.ts';
 import { verifyTree } from '../verifier/verify-tree.ts';
+import type { VerifyResult } from '../verifier/verify-result.ts';
 import { isGreedy } from './sampling.ts';
 import type { Rng } from './rng.ts';
 import type { SamplingParams } from './sampling.ts';
@@ -48,20 +49,41 @@ export interface SpecState {
 /** Runs one step; returns the emitted tokens (accepted drafts, then one bonus/recovered token). */
 export async function speculativeStep(s: SpecState, maxDepth: number): Promise<number[]> {
   const t0 = performance.now();
-  const { tree, expectedTokens, active, costMs } = await proposeTree(s, maxDepth);
+  const draft = await proposeTree(s, maxDepth); // drafters propose → one tree, sized for this machine
   const t1 = performance.now();
-  s.sizeEma = 0.9 * s.sizeEma + 0.1 * (tree.numNodes - 1);
-
   const prefix = s.cache.length;
-  const positions = Array.from(tree.depths, (d) => prefix + d); // [numNodes]
-  const logits = await s.runner.forward(s.cache, tree.tokens, positions, biasFor(s, tree, prefix)); // [numNodes, vocab]
-  const verdict =
-    s.sampling.seed !== undefined && s.sampling.reproducible !== false && !isGreedy(s.sampling)
-      ? verifyCoupled(tree, logits, s.runner.vocab, s.sampling, s.sampling.seed, prefix)
-      : verifyTree(tree, logits, s.runner.vocab, s.sampling, s.rng);
-  s.cache.commit(verdict.acceptedNodes);
+  const positions = Array.from(draft.tree.depths, (d) => prefix + d); // [numNodes]
+  const logits = await s.runner.forward(s.cache, draft.tree.tokens, positions, biasFor(s, draft.tree, prefix)); // [numNodes, vocab]
+  const verdict = verify(s, draft.tree, logits, prefix);
+  s.cache.commit(verdict.acceptedNodes); // keep the accepted path's KV, drop the rest
   const t2 = performance.now();
+  observe(s, draft, logits, verdict); // drafters and the calibration learn from the target's verdict
+  const t3 = performance.now();
+  account(s, draft, verdict, t0, t1, t2, t3);
+  return verdict.tokens;
+}
 
+interface Draft {
+  tree: DraftTree;
+  /** The expander's estimate of tokens this step. */
+  expectedTokens: number;
+  /** Drafters that proposed this step, and the ms each spent (propose, then observe). */
+  active: Drafter[];
+  costMs: number[];
+}
+
+/**
+ * Greedy: the argmax path. Sampling with a seed (unless reproducible: false): one seeded draw per position,
+ * so the text does not depend on the tree. Otherwise rules S and D (verifier/verify-tree.ts).
+ */
+function verify(s: SpecState, tree: DraftTree, logits: Float32Array, prefix: number): VerifyResult {
+  const p = s.sampling;
+  if (p.seed !== undefined && p.reproducible !== false && !isGreedy(p)) return verifyCoupled(tree, logits, s.runner.vocab, p, p.seed, prefix);
+  return verifyTree(tree, logits, s.runner.vocab, p, s.rng);
+}
+
+function observe(s: SpecState, draft: Draft, logits: Float32Array, verdict: VerifyResult): void {
+  const { tree, active, costMs } = draft;
   const outcome = { tree, logits, vocab: s.runner.vocab, acceptedNodes: verdict.acceptedNodes, emitted: verdict.tokens };
   for (let i = 0; i < active.length; i++) {
     const o0 = performance.now();
@@ -69,20 +91,23 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<n
     costMs[i] += performance.now() - o0;
   }
   if (tree.numNodes > 1) s.calibration.observe(tree, verdict.acceptedNodes);
-  const t3 = performance.now();
-  // The expander learns what a whole step over n tokens costs here: drafting, verifying, observing.
+}
+
+/** Times and counts: the expander's step cost, the drafter gate, the request's stats. */
+function account(s: SpecState, draft: Draft, verdict: VerifyResult, t0: number, t1: number, t2: number, t3: number): void {
+  const { tree } = draft;
+  s.sizeEma = 0.9 * s.sizeEma + 0.1 * (tree.numNodes - 1);
   s.cost?.observe(tree.numNodes, t3 - t0);
-  if (s.drafters.length > 1) gateStep(s, tree, verdict.acceptedNodes, verdict.tokens.length, active, costMs, t3 - t0, t2 - t1);
-  s.stats.step(tree.depths, tree.sources, verdict.acceptedNodes, t1 - t0, t2 - t1, expectedTokens);
+  if (s.drafters.length > 1) gateStep(s, tree, verdict.acceptedNodes, verdict.tokens.length, draft.active, draft.costMs, t3 - t0, t2 - t1);
+  s.stats.step(tree.depths, tree.sources, verdict.acceptedNodes, t1 - t0, t2 - t1, draft.expectedTokens);
   s.stats.addOther(t3 - t2);
-  return verdict.tokens;
 }
 
 /**
  * Every drafter's tree, fused by longest common prefix, valued by calibrated acceptance probability, then cut:
  * to the fixed budget, or to the size the expander finds best for this machine. Root-only when nobody drafts.
  */
-async function proposeTree(s: SpecState, maxDepth: number): Promise<{ tree: DraftTree; expectedTokens: number; active: Drafter[]; costMs: number[] }> {
+async function proposeTree(s: SpecState, maxDepth: number): Promise<Draft> {
   const root = s.context[s.context.length - 1];
   const cap = s.budget === 'auto' ? s.hardCap : Math.min(s.budget, s.hardCap);
   // Under 'auto', ask for about twice the recent size: room to grow without paying a draft model for the cap.
