@@ -64,7 +64,7 @@ export function targetProbs(logits: Float32Array, offset: number, vocab: number,
   if (k === vocab && p.topP >= 1) return out;
 
   // Candidates in descending probability (ties: lower id first), cut by top-k then top-p.
-  const order = sortedIndices(out, vocab, k);
+  const order = k < vocab ? sortedIndices(out, vocab, k) : nucleusCandidates(out, vocab, p.topP);
   let keep = order.length;
   if (p.topP < 1) {
     let mass = 0;
@@ -83,6 +83,31 @@ export function targetProbs(logits: Float32Array, offset: number, vocab: number,
   out.fill(0, 0, vocab);
   for (let j = 0; j < keep; j++) out[order[j]] = probsKept[j];
   return out;
+}
+
+/**
+ * The tokens that can be in the top-p nucleus, sorted, without sorting the whole vocabulary: the tokens with
+ * probability ≥ t hold the nucleus as soon as their mass reaches topP (every token left out is smaller than
+ * every one kept). t starts at max·1e-3 and drops by 1000× until that holds. [≤ vocab]
+ */
+function nucleusCandidates(probs: Float32Array, vocab: number, topP: number): Int32Array {
+  let max = 0;
+  for (let i = 0; i < vocab; i++) if (probs[i] > max) max = probs[i];
+  for (let t = max * 1e-3; t > 0; t *= 1e-3) {
+    let mass = 0;
+    let count = 0;
+    for (let i = 0; i < vocab; i++) {
+      if (probs[i] >= t) {
+        mass += probs[i];
+        count++;
+      }
+    }
+    if (mass < topP && count < vocab) continue;
+    const idx = new Int32Array(count);
+    for (let i = 0, j = 0; i < vocab; i++) if (probs[i] >= t) idx[j++] = i;
+    return idx.sort((a, b) => probs[b] - probs[a] || a - b);
+  }
+  return sortedIndices(probs, vocab, vocab);
 }
 
 /** Indices of the `k` largest entries of probs[0, vocab), largest first, ties by lower index. */
