@@ -49,6 +49,8 @@ export function registerGenerate(program: Command): void {
       if (drafters.includes('draft') && !flags.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
       const engine = await loadEngine({ model: flags.model, draft: flags.draft, datastore: flags.datastore, recyclingState: flags.recyclingState, threads: flags.threads });
       const { runner, tokenizer } = engine;
+      const ds = engine.resources.datastore;
+      if (ds) process.stderr.write(`[sprig] datastore ${flags.datastore}: ${ds.numDocs} documents, ${ds.tokens.length} tokens, ${ds.fileBytes} bytes\n`);
       const promptTokens = tokenizer.encode(flags.prompt);
       const detok = new IncrementalDetokenizer(tokenizer);
       const result = await generate(
