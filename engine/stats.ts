@@ -13,6 +13,8 @@ export interface SpeculationStats {
   mean_accepted_length: number;
   /** acceptance_by_depth[d] = accepted draft tokens at depth d+1 / steps that drafted at that depth. */
   acceptance_by_depth: number[];
+  /** accepted_by_depth[d] = accepted draft tokens at depth d+1 (counts). */
+  accepted_by_depth: number[];
   /** Accepted draft tokens credited to each drafter (a token proposed by two drafters counts for both). */
   per_drafter: Record<string, { drafted: number; accepted: number }>;
   draft_ms: number;
@@ -36,6 +38,7 @@ export function emptyStats(drafters: string[]): SpeculationStats {
     accepted: 0,
     mean_accepted_length: 0,
     acceptance_by_depth: [],
+    accepted_by_depth: [],
     per_drafter: Object.fromEntries(drafters.map((d) => [d, { drafted: 0, accepted: 0 }])),
     draft_ms: 0,
     verify_ms: 0,
@@ -104,6 +107,7 @@ export class StatsRecorder {
     s.mean_accepted_length = s.steps ? (s.accepted + s.steps) / s.steps : 0;
     s.mean_tree_size = s.steps ? this.treeNodes / s.steps : 0;
     s.acceptance_by_depth = this.draftedAtDepth.map((d, i) => (d ? (this.acceptedAtDepth[i] ?? 0) / d : 0));
+    s.accepted_by_depth = this.draftedAtDepth.map((_, i) => this.acceptedAtDepth[i] ?? 0);
     return s;
   }
 }

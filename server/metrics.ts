@@ -49,10 +49,7 @@ export class Metrics {
     this.specDrafts.inc(s.steps);
     this.specDraftTokens.inc(s.drafted);
     this.specAcceptedTokens.inc(s.accepted);
-    // NOTE(server): SpeculationStats gives acceptance per depth as a rate over steps; × steps recovers
-    // the count when every step drafted that deep (exact for chains of fixed length).
-    s.acceptance_by_depth.forEach((rate, d) => {
-      const accepted = Math.round(rate * s.steps);
+    s.accepted_by_depth.forEach((accepted, d) => {
       if (accepted > 0) this.specAcceptedPerPos.inc({ position: String(d) }, accepted);
     });
   }

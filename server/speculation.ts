@@ -32,6 +32,7 @@ export function mergeSpeculation(list: readonly SpeculationStats[]): Speculation
     accepted,
     mean_accepted_length: steps > 0 ? (accepted + steps) / steps : 0,
     acceptance_by_depth: acceptanceByDepth,
+    accepted_by_depth: Array.from({ length: depth }, (_, d) => list.reduce((a, s) => a + (s.accepted_by_depth[d] ?? 0), 0)),
     per_drafter: perDrafter,
     draft_ms: sum('draft_ms'),
     verify_ms: sum('verify_ms'),

@@ -53,7 +53,7 @@ t.test('acceptance by depth and mean accepted length match the engine StatsRecor
 });
 
 const stats = (steps: number, accepted: number, byDepth: number[], treeSize: number): SpeculationStats => ({
-  drafters: ['lookup'], steps, drafted: steps * treeSize, accepted, mean_accepted_length: (accepted + steps) / steps, acceptance_by_depth: byDepth,
+  drafters: ['lookup'], steps, drafted: steps * treeSize, accepted, mean_accepted_length: (accepted + steps) / steps, acceptance_by_depth: byDepth, accepted_by_depth: byDepth.map((r) => Math.round(r * steps)),
   per_drafter: {}, draft_ms: 1, verify_ms: 2, other_ms: 3, mean_tree_size: treeSize, tree_budget: 8, mean_expected_accepted_length: 0, tree_sizes: [],
 });
 

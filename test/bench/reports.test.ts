@@ -31,7 +31,7 @@ function fixture(corrupt = false): BenchResult {
             config: configKey(c), itemId: item.id, category: item.category, turn, repeat, startMs: (start += 10),
             numTokens: tokens.length, wallMs: 10 / (1 + ci * 0.5), prefillMs: 1, decodeMs: 9 / (1 + ci * 0.5), ttftMs: 2 + ci, itlMs: [1, 0, 0, 2, 1],
             finishReason: 'length', output: tokens.join(' '), outputTokens: tokens, steps, peakRssBytes: 100 * 2 ** 20,
-            speculation: { drafters: c.drafters.split('+'), steps: steps.length, drafted: 12, accepted: 3, mean_accepted_length: 2, acceptance_by_depth: [1, 0.5], per_drafter: {}, draft_ms: 1, verify_ms: 5, other_ms: 1, mean_tree_size: 4, tree_budget: 'auto', mean_expected_accepted_length: 2.2, tree_sizes: steps.map((s) => s.treeSize) },
+            speculation: { drafters: c.drafters.split('+'), steps: steps.length, drafted: 12, accepted: 3, mean_accepted_length: 2, acceptance_by_depth: [1, 0.5], accepted_by_depth: [2, 1], per_drafter: {}, draft_ms: 1, verify_ms: 5, other_ms: 1, mean_tree_size: 4, tree_budget: 'auto', mean_expected_accepted_length: 2.2, tree_sizes: steps.map((s) => s.treeSize) },
           });
         });
       }

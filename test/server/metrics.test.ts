@@ -21,7 +21,7 @@ function value(text: string, series: string): number {
 
 const FAKE_STATS: SpeculationStats = {
   ...emptyStats(['lookup']),
-  drafters: ['lookup'], steps: 4, drafted: 10, accepted: 6, mean_accepted_length: 2.5, acceptance_by_depth: [1, 0.5],
+  drafters: ['lookup'], steps: 4, drafted: 10, accepted: 6, mean_accepted_length: 2.5, acceptance_by_depth: [1, 0.5], accepted_by_depth: [4, 2],
   per_drafter: { lookup: { drafted: 10, accepted: 6 } }, draft_ms: 1, verify_ms: 2, other_ms: 0, mean_tree_size: 2.5,
 };
 
