@@ -20,7 +20,9 @@ export class ScoreCalibration {
       for (let mask = tree.sources[i], id = 0; mask !== 0; mask >>>= 1, id++) {
         if (mask & 1) best = Math.max(best, this.estimate(id, score));
       }
-      out[i] = tree.sources[i] === 0 ? clamp01(score) : best;
+      // Nodes in one score bin share an estimate; the drafter's own score breaks the tie, so a cut by value
+      // keeps the order the drafter ranked its nodes in.
+      out[i] = tree.sources[i] === 0 ? clamp01(score) : best + 1e-6 * clamp01(score);
     }
     return out;
   }
