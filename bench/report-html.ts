@@ -18,20 +18,40 @@ td{white-space:nowrap}th:first-child,td:first-child{text-align:left}th{backgroun
 svg .title{font-size:14px;font-weight:600}svg .tick{font-size:11px;fill:#444}svg .label{font-size:12px;fill:#333}
 svg .grid{stroke:#eee}svg .axis{stroke:#888}svg .ref{stroke:#c62828;stroke-dasharray:5 4}
 pre{background:#f7f7f7;padding:10px;overflow:auto;font-size:12px}code{font-size:12px}
+.scroll{overflow-x:auto;max-width:100%}
 `;
 
 function htmlTable(t: { header: string[]; rows: string[][] }): string {
   const cell = (c: string) => escapeXml(c).replace(/\*\*(.+?)\*\*/g, '<b>$1</b>');
-  return `<table><tr>${t.header.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>`
-    + t.rows.map((r) => `<tr>${r.map((c) => `<td>${cell(c)}</td>`).join('')}</tr>`).join('') + '</table>';
+  return `<div class="scroll"><table><tr>${t.header.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>`
+    + t.rows.map((r) => `<tr>${r.map((c) => `<td>${cell(c)}</td>`).join('')}</tr>`).join('') + '</table></div>';
 }
 
 interface ConfigView { key: string; label: string; color: string; samples: Sample[]; baseline: boolean }
 
-/** One entry per config, each with the color it has in every chart. */
+/**
+ * One entry per config, each with the color it has in every chart: one hue per drafter combination (the
+ * palette's), darker to lighter across its budgets and temperatures, so a sweep reads as families.
+ */
 function byConfig(r: BenchResult): ConfigView[] {
   const all = r.summaries.filter((s) => s.category === 'all');
-  return all.map((s, i) => ({ key: s.key, label: s.label, color: PALETTE[i % PALETTE.length], samples: r.samples.filter((x) => x.config === s.key), baseline: s.config.drafters === 'none' }));
+  const families = [...new Set(all.map((s) => s.config.drafters))];
+  const members = new Map<string, number>();
+  return all.map((s) => {
+    const family = families.indexOf(s.config.drafters);
+    const rank = members.get(s.config.drafters) ?? 0;
+    members.set(s.config.drafters, rank + 1);
+    const size = all.filter((x) => x.config.drafters === s.config.drafters).length;
+    const color = size === 1 ? PALETTE[family % PALETTE.length] : shade(PALETTE[family % PALETTE.length], rank / (size - 1));
+    return { key: s.key, label: s.label, color, samples: r.samples.filter((x) => x.config === s.key), baseline: s.config.drafters === 'none' };
+  });
+}
+
+/** #rrggbb from dark (t = 0: 70% of the color) to light (t = 1: halfway to white). */
+function shade(hex: string, t: number): string {
+  const c = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  const mix = c.map((v) => Math.round(t < 0.5 ? v * (0.7 + 0.6 * t) : v + (255 - v) * (t - 0.5)));
+  return `#${mix.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 }
 
 /** Tree size per step over the run (in-process, or servers that report tree_sizes), else each response's mean tree size over time. */
