@@ -30,7 +30,8 @@ export interface JobContext {
 
 /** Receives text as it is decided. Sinks MUST NOT throw. */
 export interface JobSink {
-  onText?(index: number, text: string): void;
+  /** completionTokens: the choice's tokens so far, promptTokens: its prompt's. */
+  onText?(index: number, text: string, completionTokens: number, promptTokens: number): void;
   onFinish?(index: number, finishReason: ChoiceFinish): void;
 }
 
@@ -157,7 +158,7 @@ export class Job {
     const emit = (piece: string) => {
       if (piece === '') return;
       text += piece;
-      sink.onText?.(c.index, piece);
+      sink.onText?.(c.index, piece, numTokens, c.prompt.tokens.length);
     };
     if (this.opts.echo) emit(c.prompt.text);
 

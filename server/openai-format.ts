@@ -48,10 +48,13 @@ export function roleChunk(meta: ResponseMeta, index: number) {
   return chunk(meta, { index, delta: { role: 'assistant', content: '' }, finish_reason: null });
 }
 
-export function textChunk(meta: ResponseMeta, index: number, text: string) {
-  return meta.endpoint === 'chat'
+/** `usage`: the running counts, with stream_options.continuous_usage_stats. */
+export function textChunk(meta: ResponseMeta, index: number, text: string, usage?: Usage) {
+  const body = meta.endpoint === 'chat'
     ? chunk(meta, { index, delta: { content: text }, finish_reason: null })
     : chunk(meta, { index, text, finish_reason: null });
+  if (usage) body.usage = usage;
+  return body;
 }
 
 export function finishChunk(meta: ResponseMeta, index: number, finishReason: ChoiceFinish) {

@@ -15,6 +15,8 @@ export interface GenerationPlan {
   n: number;
   stream: boolean;
   includeUsage: boolean;
+  /** Every text chunk carries the choice's running usage (stream_options.continuous_usage_stats). */
+  continuousUsage: boolean;
   /** undefined: the engine's default. */
   drafters?: string[];
   treeBudget: number | 'auto';
@@ -93,6 +95,7 @@ export function planGeneration(body: CommonBody, maxTokens: number | null, confi
     n: body.n ?? 1,
     stream: body.stream === true,
     includeUsage: body.stream === true && body.stream_options?.include_usage === true,
+    continuousUsage: body.stream === true && body.stream_options?.include_usage === true && body.stream_options?.continuous_usage_stats === true,
     drafters: off ? [] : spec.drafters ? requestDrafters(spec.drafters, engine) : defaultDrafters,
     treeBudget: config.treeBudget,
     maxTreeTokens: off ? undefined : maxTreeTokens,

@@ -34,7 +34,8 @@ export async function serveJob(
     if (endpoint === 'chat') for (let i = 0; i < prompts.length * plan.n; i++) sse.send(roleChunk(meta, i));
     try {
       const out = await job.run({
-        onText: (index, text) => sse.send(textChunk(meta, index, text)),
+        onText: (index, text, completion, prompt) =>
+          sse.send(textChunk(meta, index, text, plan.continuousUsage ? { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } : undefined)),
         onFinish: (index, reason) => sse.send(finishChunk(meta, index, reason)),
       });
       if (plan.includeUsage) sse.send(usageChunk(meta, out.usage, out.speculation));

@@ -36,7 +36,8 @@ const common = {
   stream_options: {
     ...nullable('object'),
     additionalProperties: false,
-    properties: { include_usage: { type: 'boolean' } },
+    // continuous_usage_stats is vLLM's: every chunk carries the running usage (exact per-token latency for clients).
+    properties: { include_usage: { type: 'boolean' }, continuous_usage_stats: { type: 'boolean' } },
   },
   presence_penalty: { ...nullable('number'), minimum: -2, maximum: 2 },
   frequency_penalty: { ...nullable('number'), minimum: -2, maximum: 2 },
@@ -122,7 +123,7 @@ export interface CommonBody {
   stop?: string | string[] | null;
   n?: number | null;
   stream?: boolean | null;
-  stream_options?: { include_usage?: boolean } | null;
+  stream_options?: { include_usage?: boolean; continuous_usage_stats?: boolean } | null;
   presence_penalty?: number | null;
   frequency_penalty?: number | null;
   logit_bias?: Record<string, number> | null;

@@ -37,6 +37,20 @@ t.test('completions stream: deltas add up to the non-streamed text; usage chunk 
   t.match(body[body.length - 1].choices[0], { text: '', finish_reason: plain.choices[0].finish_reason });
 });
 
+t.test('continuous_usage_stats: every text chunk carries the running usage', async (t) => {
+  const app = await buildTestApp(t, { streamIntervalMs: 0 });
+  const payload = { model: MODEL_ID, prompt: PROMPT, max_tokens: 24, temperature: 0, stream: true, stream_options: { include_usage: true, continuous_usage_stats: true } };
+  const { chunks } = chunksOf((await app.inject({ method: 'POST', url: '/v1/completions', payload })).payload);
+  const final = chunks[chunks.length - 1].usage as { prompt_tokens: number; completion_tokens: number };
+  const text = chunks.filter((c) => c.choices.length > 0 && c.choices[0].text !== '');
+  const counts = text.map((c) => (c.usage as { completion_tokens: number; prompt_tokens: number; total_tokens: number }));
+  t.ok(counts.length > 3 && counts.every((u) => u && u.prompt_tokens === final.prompt_tokens && u.total_tokens === u.prompt_tokens + u.completion_tokens), 'usage on every text chunk');
+  t.ok(counts.every((u, i) => i === 0 || u.completion_tokens >= counts[i - 1].completion_tokens), 'running counts never go down');
+  t.ok(counts[counts.length - 1].completion_tokens <= final.completion_tokens && counts[counts.length - 1].completion_tokens >= final.completion_tokens - 2, 'the last count is (about) the final one');
+  const plainUsage = chunksOf((await app.inject({ method: 'POST', url: '/v1/completions', payload: { ...payload, stream_options: { include_usage: true } } })).payload).chunks;
+  t.ok(plainUsage.slice(0, -1).every((c) => c.usage === null), 'without it, text chunks carry usage: null');
+});
+
 t.test('chat stream: role first, content deltas, finish_reason, no usage unless asked', async (t) => {
   const app = await buildTestApp(t);
   const payload = { messages: [{ role: 'user', content: 'Hi there' }], max_tokens: 24, temperature: 0 };
