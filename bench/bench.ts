@@ -1,5 +1,6 @@
 // `sprig bench` end to end: workloads → configs → in-process or HTTP runs → metrics → losslessness →
 // results.jsonl, samples.jsonl, summary.md and report.html in the run folder. Returns the exit code.
+import { errors } from '../common/errors.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DRAFTER_NAMES } from '../drafters/registry.ts';
@@ -78,7 +79,7 @@ function defaultRunId(mode: string, model: string): string {
 function loadItems(o: BenchOptions, suite: string, fits: (items: WorkloadItem[]) => WorkloadItem[] = (x) => x): WorkloadItem[] {
   const all = o.prompts?.length ? o.prompts.flatMap((f) => loadPromptFile(path.resolve(f))) : loadSuite(suite);
   const items = selectItems(fits(selectItems(all, { categories: o.categories })), { limit: o.limit });
-  if (items.length === 0) throw new Error('no prompts selected');
+  if (items.length === 0) throw errors.invalidParam('no prompts selected');
   return items;
 }
 
@@ -86,10 +87,10 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
   const stderr = deps.stderr ?? process.stderr;
   const stdout = deps.stdout ?? process.stdout;
   const http = o.baseUrl !== undefined;
-  if (http && (o.draft || o.datastore)) throw new Error('--draft and --datastore are in-process options; give them to the server instead');
+  if (http && (o.draft || o.datastore)) throw errors.invalidParam('--draft and --datastore are in-process options; give them to the server instead');
   const specs = parseDrafterSpecs(o.drafters ?? defaultDrafterSpecs(DRAFTER_NAMES, o.draft ? ['draft'] : []), DRAFTER_NAMES, http);
-  if (!http && specs.some((s) => s.split('+').includes('draft')) && !o.draft) throw new Error('--drafters draft needs --draft PATH');
-  if (!http && o.concurrency.some((c) => c !== 1)) throw new Error('--concurrency needs --base-url (in-process mode runs one generation at a time)');
+  if (!http && specs.some((s) => s.split('+').includes('draft')) && !o.draft) throw errors.invalidParam('--drafters draft needs --draft PATH');
+  if (!http && o.concurrency.some((c) => c !== 1)) throw errors.invalidParam('--concurrency needs --base-url (in-process mode runs one generation at a time)');
   const configs = buildConfigs({ drafters: specs, treeBudgets: o.treeBudgets, temperatures: o.temperatures, concurrency: http ? o.concurrency : null });
   const labels = labelConfigs(configs);
   const t0 = performance.now();
@@ -118,7 +119,7 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
       items = loadItems(o, suite, (all) => {
         const fitted = fitItems(runner, tokenizer, all, o.maxTokens);
         warnings.push(...fitted.warnings);
-        if (fitted.items.length === 0) throw new Error(`no prompt fits the context window of ${runner.contextLength} tokens with --max-tokens ${o.maxTokens}`);
+        if (fitted.items.length === 0) throw errors.invalidParam(`no prompt fits the context window of ${runner.contextLength} tokens with --max-tokens ${o.maxTokens}`);
         return fitted.items;
       });
       model = { name: engine.modelId, path: engine.modelDir, base_url: null };

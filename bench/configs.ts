@@ -1,5 +1,6 @@
 // Benchmark configurations: the sweep (drafters × tree budgets × temperatures × concurrency) and the
 // key/label/baseline of each. The baseline (drafters 'none') is ALWAYS part of the sweep.
+import { errors } from '../common/errors.ts';
 import type { BenchConfig } from './types.ts';
 
 export const BASELINE = 'none';
@@ -27,15 +28,15 @@ export function parseDrafterSpecs(list: readonly string[], known: readonly strin
     const spec = raw.trim();
     if (!spec) continue;
     if (spec === SERVER_DEFAULT) {
-      if (!allowServer) throw new Error(`--drafters ${SERVER_DEFAULT} only makes sense with --base-url`);
+      if (!allowServer) throw errors.invalidParam(`--drafters ${SERVER_DEFAULT} only makes sense with --base-url`);
       out.add(spec);
       continue;
     }
     const parts = spec.split('+').map((p) => p.trim());
     for (const p of parts) {
-      if (!known.includes(p)) throw new Error(`--drafters: unknown drafter ${JSON.stringify(p)} in ${JSON.stringify(spec)} (known: ${known.join(', ')})`);
+      if (!known.includes(p)) throw errors.invalidParam(`--drafters: unknown drafter ${JSON.stringify(p)} in ${JSON.stringify(spec)} (known: ${known.join(', ')})`);
     }
-    if (parts.length > 1 && parts.includes(BASELINE)) throw new Error(`--drafters: ${BASELINE} cannot be combined (${spec})`);
+    if (parts.length > 1 && parts.includes(BASELINE)) throw errors.invalidParam(`--drafters: ${BASELINE} cannot be combined (${spec})`);
     out.add([...new Set(parts)].join('+'));
   }
   return [...out];

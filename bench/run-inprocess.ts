@@ -1,5 +1,6 @@
 // In-process mode: drives engine/generate.ts directly, one generation at a time, configs interleaved.
 // Per-step tree sizes come from a probe around runner.forward; the engine itself is NEVER modified.
+import { errors } from '../common/errors.ts';
 import { generate as engineGenerate, type EngineResources, type GenerateRequest, type GenerateResult, type OnTokens } from '../engine/generate.ts';
 import type { ModelRunner } from '../model/runner.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
@@ -90,7 +91,7 @@ export async function runInProcess(o: InProcessOptions): Promise<Sample[]> {
   const run = o.generate ?? engineGenerate;
   for (const c of o.configs) {
     if (typeof c.treeBudget === 'number' && c.treeBudget > o.runner.maxTreeRows - 1) {
-      throw new Error(`--tree-budget ${c.treeBudget} is over this runner's limit of ${o.runner.maxTreeRows - 1} draft nodes`);
+      throw errors.invalidParam(`--tree-budget ${c.treeBudget} is over this runner's limit of ${o.runner.maxTreeRows - 1} draft nodes`);
     }
   }
   const probe = installProbe(o.runner);

@@ -1,5 +1,6 @@
 // Workloads: the project's prompt suites (bench/prompts/*.jsonl), --prompts files such as Spec-Bench's
 // question.jsonl and HumanEval, and how an item's turns become a prompt. Reads files; never runs a model.
+import { errors } from '../common/errors.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { WorkloadItem } from './types.ts';
@@ -32,7 +33,7 @@ export function loadPromptFile(file: string, suite = path.basename(file, '.jsonl
     try {
       rec = JSON.parse(line) as Json;
     } catch (e) {
-      throw new Error(`${file}:${i + 1}: not JSON (${(e as Error).message})`, { cause: e });
+      throw errors.invalidParam(`${file}:${i + 1}: not JSON (${(e as Error).message})`, 'prompts', { cause: e });
     }
     const where = `${file}:${i + 1}`;
     let turns: string[];
@@ -44,18 +45,18 @@ export function loadPromptFile(file: string, suite = path.basename(file, '.jsonl
       turns = [rec.prompt];
       format = rec.format === 'chat' ? 'chat' : 'text';
     } else {
-      throw new Error(`${where}: needs "turns" (non-empty array of strings) or "prompt" (string)`);
+      throw errors.invalidParam(`${where}: needs "turns" (non-empty array of strings) or "prompt" (string)`);
     }
     const id = rec.id ?? rec.question_id ?? rec.task_id ?? `${base}-${i + 1}`;
     items.push({ id: `${String(id)}`, suite, category: typeof rec.category === 'string' ? rec.category : base, format, turns });
   });
-  if (items.length === 0) throw new Error(`${file}: no prompts`);
+  if (items.length === 0) throw errors.invalidParam(`${file}: no prompts`);
   return items;
 }
 
 export function loadSuite(name: string): WorkloadItem[] {
   const files = SUITES[name];
-  if (!files) throw new Error(`unknown suite ${JSON.stringify(name)} (known: ${Object.keys(SUITES).join(', ')})`);
+  if (!files) throw errors.invalidParam(`unknown suite ${JSON.stringify(name)} (known: ${Object.keys(SUITES).join(', ')})`);
   return files.flatMap((f) => loadPromptFile(f, name));
 }
 
@@ -77,7 +78,7 @@ export function selectItems(items: readonly WorkloadItem[], opts: { categories?:
   }
   if (wanted) {
     const missing = [...wanted].filter((c) => !perCategory.has(c));
-    if (missing.length) throw new Error(`--categories: no prompts in ${missing.join(', ')} (have: ${[...new Set(items.map((i) => i.category))].join(', ')})`);
+    if (missing.length) throw errors.invalidParam(`--categories: no prompts in ${missing.join(', ')} (have: ${[...new Set(items.map((i) => i.category))].join(', ')})`);
   }
   return out;
 }
