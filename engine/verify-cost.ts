@@ -6,7 +6,9 @@ import { cacheRoot } from '../model/compile.ts';
 import { causalBias, type ModelRunner } from '../model/runner.ts';
 import { piecewiseCost, type CostCurve } from '../trees/expander.ts';
 
-export const COST_SIZES = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128];
+export const COST_SIZES = [1, 2, 4, 8, 12, 16, 24, 32, 48, 65];
+/** Measuring stops adding sizes past this much time (a big model's large forwards are extrapolated). */
+const MEASURE_BUDGET_MS = 5000;
 const PREFIX = 64;
 
 export interface CostPoint {
@@ -42,8 +44,8 @@ export async function verifyCostCurve(runner: ModelRunner): Promise<CostCurve> {
 
 /**
  * Median forward time per size over a committed prefix, each size in its own block of runs (~40 ms or at least
- * 5), as a decoding loop with a steady tree size sees it. The result is made non-decreasing in n; what steps
- * really cost refines it online (OnlineCost).
+ * 3), as a decoding loop with a steady tree size sees it; at most ~5 s in all (sizes left out are extrapolated).
+ * The result is made non-decreasing in n; what steps really cost refines it online (OnlineCost).
  */
 export async function measureVerifyCost(runner: ModelRunner, sizes = COST_SIZES): Promise<CostPoint[]> {
   const cap = Math.min(runner.maxTreeRows, runner.contextLength - PREFIX);
@@ -54,14 +56,21 @@ export async function measureVerifyCost(runner: ModelRunner, sizes = COST_SIZES)
     return { n, tokens, positions: tokens.map((_, i) => PREFIX + i), bias: causalBias(n, PREFIX) };
   });
   // Warm-up: a fresh process pays for JIT, page faults and arena growth on its first forwards.
-  for (let pass = 0; pass < 3; pass++) for (const x of inputs) await runner.forward(cache, x.tokens, x.positions, x.bias);
+  const start = performance.now();
+  for (let pass = 0; pass < 2; pass++) {
+    for (const x of inputs) {
+      await runner.forward(cache, x.tokens, x.positions, x.bias);
+      if (performance.now() - start > MEASURE_BUDGET_MS / 2) break;
+    }
+  }
   const points: CostPoint[] = [];
   let floor = 0;
   for (const { n, tokens, positions, bias } of inputs) {
+    if (points.length >= 2 && performance.now() - start > MEASURE_BUDGET_MS) break;
     await runner.forward(cache, tokens, positions, bias); // back to this shape
     const times: number[] = [];
     const t0 = performance.now();
-    while (times.length < 5 || (performance.now() - t0 < 40 && times.length < 200)) {
+    while (times.length < 3 || (performance.now() - t0 < 40 && times.length < 200)) {
       const s = performance.now();
       await runner.forward(cache, tokens, positions, bias);
       times.push(performance.now() - s);
