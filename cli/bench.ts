@@ -70,7 +70,7 @@ export function registerBench(program: Command): void {
     .option('--repeats <n>', 'measured repeats (reported as median, min–max)', intArg('--repeats', 1), 3)
     .option('--warmup <n>', 'unmeasured warm-up generations per configuration', intArg('--warmup', 0), 1)
     .option('--seed <n>', 'sampling seed (temperature > 0)', intArg('--seed', 0), 0)
-    .option('--threads <n>', 'in-process: onnxruntime intra-op threads (0 = auto)', intArg('--threads', 0), 1)
+    .option('--threads <n>', 'in-process: onnxruntime intra-op threads (0 = by model size: 1 below 20M parameters, else every core)', intArg('--threads', 0), 0)
     .option('--out <dir>', 'output folder (default: bench/results/<run-id>/)')
     .option('--run-id <id>', 'run id (default: date-time, mode and model)')
     .option('--no-progress', 'no progress bar (it is drawn only when stderr is a terminal anyway)')
