@@ -9,6 +9,7 @@ import { resolveServerConfig, type ServerConfig } from './config.ts';
 import type { Engine } from './engine.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import { Metrics } from './metrics.ts';
+import { SpecLog } from './spec-log.ts';
 import { registerChatCompletions } from './routes/chat-completions.ts';
 import { registerCompletions } from './routes/completions.ts';
 import { registerHealth } from './routes/health.ts';
@@ -42,6 +43,9 @@ export function buildApp(config: Partial<ServerConfig>, deps: AppDeps): FastifyI
 
   const scheduler = new Scheduler(cfg.maxConcurrent, cfg.maxQueue);
   const metrics = new Metrics(scheduler, deps.registry);
+  const specLog = new SpecLog(app.log.child({ component: 'speculation' }));
+  metrics.specLog = specLog;
+  app.addHook('onClose', async () => specLog.stop());
   const state = new ServerState(cfg, scheduler, metrics, deps.engine);
   app.decorate('sprig', state);
 

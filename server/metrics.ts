@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SpeculationStats } from '../engine/stats.ts';
 import type { Scheduler } from './scheduler.ts';
+import type { SpecLog } from './spec-log.ts';
 
 const LATENCY_BUCKETS_S = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
 const ITL_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
@@ -44,8 +45,12 @@ export class Metrics {
     this.specAcceptedPerPos = new Counter({ name: 'sprig_spec_decode_num_accepted_tokens_per_pos', help: 'Draft tokens accepted at each draft position (0 = first draft token).', labelNames: ['position'], registers });
   }
 
+  /** Aggregated speculation line at info level (set by the app). */
+  specLog?: SpecLog;
+
   /** Adds one generation's speculation counters. */
   observeSpeculation(s: SpeculationStats): void {
+    this.specLog?.add(s);
     this.specDrafts.inc(s.steps);
     this.specDraftTokens.inc(s.drafted);
     this.specAcceptedTokens.inc(s.accepted);
