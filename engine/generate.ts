@@ -10,6 +10,7 @@ import { speculativeStep, type SpecState } from './speculative-step.ts';
 import { StatsRecorder, type SpeculationStats } from './stats.ts';
 import { sharedCalibration } from './calibration.ts';
 import { onlineCost } from './verify-cost.ts';
+import type { TokenLogprob } from './logprobs.ts';
 import { sharedGate } from './drafter-gate.ts';
 import { StopChecker, type FinishReason } from './stopping.ts';
 
@@ -28,6 +29,8 @@ export interface GenerateRequest {
   treeBudget?: number | 'auto';
   /** Hard cap on draft nodes per step (also bounds 'auto'). */
   maxTreeTokens?: number;
+  /** Return each generated token's log-probability and this many most likely alternatives (0–20). */
+  logprobs?: number;
 }
 
 export interface GenerateTimings {
@@ -41,10 +44,12 @@ export interface GenerateResult {
   finishReason: FinishReason;
   timings: GenerateTimings;
   speculation?: SpeculationStats;
+  /** Per generated token, when the request asked for logprobs. */
+  logprobs?: TokenLogprob[];
 }
 
 /** Called with each batch of newly emitted tokens (already past stop checks). */
-export type OnTokens = (tokens: number[]) => void;
+export type OnTokens = (tokens: number[], logprobs?: TokenLogprob[]) => void;
 
 /** Hard cap on an 'auto' tree unless the request sets max_tree_tokens. */
 export const DEFAULT_MAX_TREE_TOKENS = 64;
@@ -72,6 +77,9 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
   const hardCap = req.maxTreeTokens ?? (budget === 'auto' ? DEFAULT_MAX_TREE_TOKENS : maxRows);
   if (!Number.isInteger(hardCap) || hardCap < 0 || hardCap > maxRows) {
     throw errors.invalidParam(`max_tree_tokens ${hardCap} must be an integer in [0, ${maxRows}]`, 'max_tree_tokens');
+  }
+  if (req.logprobs !== undefined && !(Number.isInteger(req.logprobs) && req.logprobs >= 0 && req.logprobs <= 20)) {
+    throw errors.invalidParam(`logprobs ${req.logprobs} must be an integer in [0, 20]`, 'logprobs');
   }
   const names = parseDrafters(req.drafters);
   const seed = req.sampling.seed ?? randomSeed();
@@ -101,8 +109,10 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     calibration: sharedCalibration(runner.compileInfo.modelPath),
     stats: new StatsRecorder(ids, budget),
     biasScratch: new Float32Array(0),
+    logprobs: req.logprobs,
   };
   const out: number[] = [];
+  const outLogprobs: TokenLogprob[] = []; // parallel to out when logprobs are asked for
 
   try {
     for (const d of drafters) d.begin(prompt);
@@ -119,14 +129,17 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
       }
       const left = req.maxTokens - out.length;
       const maxDepth = Math.min(left - 1, runner.contextLength - 1 - state.cache.length);
-      const emitted = await speculativeStep(state, maxDepth);
+      const step = await speculativeStep(state, maxDepth);
       const before = out.length;
-      for (const tok of emitted) {
-        state.context.push(tok);
-        finish = stop.push(out, tok);
+      for (let i = 0; i < step.tokens.length; i++) {
+        state.context.push(step.tokens[i]);
+        const had = out.length;
+        finish = stop.push(out, step.tokens[i]);
+        if (step.logprobs && out.length > had) outLogprobs.push(step.logprobs[i]);
+        outLogprobs.length = Math.min(outLogprobs.length, out.length); // a matched stop sequence is cut from both
         if (finish) break;
       }
-      if (onTokens && out.length > before) onTokens(out.slice(before));
+      if (onTokens && out.length > before) onTokens(out.slice(before), step.logprobs ? outLogprobs.slice(before) : undefined);
     }
     const decodeMs = performance.now() - t1;
     return {
@@ -134,6 +147,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
       finishReason: finish,
       timings: { prefill_ms: t1 - t0, decode_ms: decodeMs, tokens_per_s: decodeMs > 0 ? (out.length * 1000) / decodeMs : 0 },
       speculation: { ...state.stats.finish(), drafters: names.length ? names : ['none'] },
+      ...(req.logprobs !== undefined ? { logprobs: outLogprobs } : {}),
     };
   } finally {
     for (const d of drafters) d.dispose();

@@ -18,6 +18,7 @@ import { isGreedy } from './sampling.ts';
 import type { Rng } from './rng.ts';
 import type { SamplingParams } from './sampling.ts';
 import type { StatsRecorder } from './stats.ts';
+import { tokenLogprob, type TokenLogprob } from './logprobs.ts';
 
 export interface SpecState {
   runner: ModelRunner;
@@ -44,10 +45,19 @@ export interface SpecState {
   stats: StatsRecorder;
   /** Reused attention-bias buffer (grows). */
   biasScratch: Float32Array;
+  /** When set, each emitted token's log-probability and this many alternatives are returned. */
+  logprobs?: number;
+}
+
+export interface StepResult {
+  /** Accepted drafts, then one bonus/recovered token. */
+  tokens: number[];
+  /** Per token, when SpecState.logprobs is set. */
+  logprobs: TokenLogprob[] | null;
 }
 
 /** Runs one step; returns the emitted tokens (accepted drafts, then one bonus/recovered token). */
-export async function speculativeStep(s: SpecState, maxDepth: number): Promise<number[]> {
+export async function speculativeStep(s: SpecState, maxDepth: number): Promise<StepResult> {
   const t0 = performance.now();
   const draft = await proposeTree(s, maxDepth); // drafters propose → one tree, sized for this machine
   const t1 = performance.now();
@@ -60,7 +70,11 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<n
   observe(s, draft, logits, verdict); // drafters and the calibration learn from the target's verdict
   const t3 = performance.now();
   account(s, draft, verdict, t0, t1, t2, t3);
-  return verdict.tokens;
+  // Token i was predicted at node acceptedNodes[i] (the root for the first).
+  const vocab = s.runner.vocab;
+  const k = s.logprobs;
+  const logprobs = k === undefined ? null : verdict.tokens.map((tok, i) => tokenLogprob(logits, verdict.acceptedNodes[i] * vocab, vocab, tok, k));
+  return { tokens: verdict.tokens, logprobs };
 }
 
 interface Draft {
