@@ -3,6 +3,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { errors, type SprigError } from '../common/errors.ts';
 import type { SpeculationStats } from '../engine/stats.ts';
+import type { TokenLogprob } from '../engine/logprobs.ts';
+import type { Tokenizer } from '../model/tokenizer.ts';
 import { IncrementalDetokenizer } from '../model/detokenizer.ts';
 import type { ServerConfig } from './config.ts';
 import type { Engine } from './engine.ts';
@@ -31,7 +33,7 @@ export interface JobContext {
 /** Receives text as it is decided. Sinks MUST NOT throw. */
 export interface JobSink {
   /** completionTokens: the choice's tokens so far, promptTokens: its prompt's. */
-  onText?(index: number, text: string, completionTokens: number, promptTokens: number): void;
+  onText?(index: number, text: string, completionTokens: number, promptTokens: number, logprobs?: TokenLogprobOut[]): void;
   onFinish?(index: number, finishReason: ChoiceFinish): void;
 }
 
@@ -41,9 +43,18 @@ export interface Usage {
   total_tokens: number;
 }
 
+/** A generated token's log-probability as the API reports it: token text, not ids. */
+export interface TokenLogprobOut {
+  token: string;
+  logprob: number;
+  top: { token: string; logprob: number }[];
+}
+
 export interface ChoiceOutput {
   index: number;
   text: string;
+  /** When the request asked for logprobs. */
+  logprobs?: TokenLogprobOut[];
   finishReason: ChoiceFinish;
   numTokens: number;
   speculation?: SpeculationStats;
@@ -155,10 +166,12 @@ export class Job {
     let text = '';
     let numTokens = 0;
     let lastMs: number | null = null;
-    const emit = (piece: string) => {
-      if (piece === '') return;
+    const wantLogprobs = this.plan.logprobs !== undefined;
+    const logprobs: TokenLogprobOut[] = [];
+    const emit = (piece: string, lps?: TokenLogprobOut[]) => {
+      if (piece === '' && !lps?.length) return;
       text += piece;
-      sink.onText?.(c.index, piece, numTokens, c.prompt.tokens.length);
+      sink.onText?.(c.index, piece, numTokens, c.prompt.tokens.length, lps);
     };
     if (this.opts.echo) emit(c.prompt.text);
 
@@ -168,27 +181,39 @@ export class Job {
     // stream_interval); 0 sends each step as soon as the event loop is free. A stop string found while
     // draining aborts the generation at its next step; tokens past the stop are dropped.
     let pending: number[] = [];
+    let pendingLp: TokenLogprob[] = [];
+    let prevToken = c.prompt.tokens[c.prompt.tokens.length - 1];
     let scheduled = false;
     const drain = () => {
       scheduled = false;
       const tokens = pending;
+      const lps = pendingLp;
       pending = [];
+      pendingLp = [];
       let piece = '';
-      for (const t of tokens) {
+      const pieceLps: TokenLogprobOut[] = [];
+      for (let i = 0; i < tokens.length; i++) {
         if (matcher.stopped) break;
         numTokens++;
-        const r = matcher.push(detok.push(t));
+        const r = matcher.push(detok.push(tokens[i]));
         piece += r.text;
+        if (wantLogprobs && lps[i]) {
+          const out = describeLogprob(engine.tokenizer, prevToken, tokens[i], lps[i]);
+          pieceLps.push(out);
+          logprobs.push(out);
+        }
+        prevToken = tokens[i];
         if (r.stopped) stopper.abort();
       }
-      emit(piece);
+      emit(piece, wantLogprobs ? pieceLps : undefined);
     };
-    const onTokens = (tokens: number[]) => {
+    const onTokens = (tokens: number[], lps?: TokenLogprob[]) => {
       const now = performance.now();
       if (lastMs === null) metrics.timeToFirstToken.observe((now - this.opts.startMs) / 1000);
       else for (let i = 0; i < tokens.length; i++) metrics.interTokenLatency.observe((now - lastMs) / tokens.length / 1000);
       lastMs = now;
       for (const t of tokens) pending.push(t);
+      if (lps) for (const lp of lps) pendingLp.push(lp);
       if (!scheduled) {
         scheduled = true;
         // The first text goes out at once (time to first token); later text gathers for the interval.
@@ -208,6 +233,7 @@ export class Job {
         drafters: this.plan.drafters,
         treeBudget: this.plan.treeBudget,
         maxTreeTokens: this.plan.maxTreeTokens,
+        logprobs: this.plan.logprobs,
       }, onTokens);
     } finally {
       c.lease.release();
@@ -221,7 +247,7 @@ export class Job {
     if (result.speculation) metrics.observeSpeculation(result.speculation);
     const finishReason = this.finishReason(result.finishReason, matcher.stopped);
     sink.onFinish?.(c.index, finishReason);
-    return { index: c.index, text, finishReason, numTokens, speculation: result.speculation };
+    return { index: c.index, text, finishReason, numTokens, speculation: result.speculation, ...(wantLogprobs ? { logprobs } : {}) };
   }
 
   private finishReason(engineReason: 'stop' | 'length' | 'cancelled', stopString: boolean): ChoiceFinish {
@@ -243,4 +269,11 @@ export class Job {
         return errors.cancelled('another choice of this request failed');
     }
   }
+}
+
+/** A token's text as it reads after `prev` (so SentencePiece's leading space survives), and its alternatives'. */
+function describeLogprob(tokenizer: Tokenizer, prev: number | undefined, token: number, lp: TokenLogprob): TokenLogprobOut {
+  const base = prev === undefined ? '' : tokenizer.decode([prev], { skipSpecialTokens: false });
+  const text = (id: number) => (prev === undefined ? tokenizer.decode([id], { skipSpecialTokens: false }) : tokenizer.decode([prev, id], { skipSpecialTokens: false }).slice(base.length));
+  return { token: text(token), logprob: lp.logprob, top: lp.top.map((x) => ({ token: text(x.token), logprob: x.logprob })) };
 }

@@ -2,7 +2,7 @@
 // Shapes follow the OpenAI API; `speculation` is Sprig's extension, present when the engine reports it.
 import { randomUUID } from 'node:crypto';
 import type { SpeculationStats } from '../engine/stats.ts';
-import type { ChoiceFinish, JobOutput, Usage } from './job.ts';
+import type { ChoiceFinish, JobOutput, TokenLogprobOut, Usage } from './job.ts';
 
 export type Endpoint = 'chat' | 'completion';
 
@@ -28,17 +28,42 @@ function withSpeculation<T extends object>(body: T, speculation: SpeculationStat
   return speculation ? { ...body, speculation } : body;
 }
 
+/** A completion's `logprobs`: parallel arrays, text_offset counted from `offset` (characters). */
+export function completionLogprobs(lps: TokenLogprobOut[], offset = 0) {
+  let at = offset;
+  return {
+    tokens: lps.map((l) => l.token),
+    token_logprobs: lps.map((l) => l.logprob),
+    // Alternatives come most likely first; two that read the same (e.g. partial UTF-8 bytes) keep the likelier.
+    top_logprobs: lps.map((l) => Object.fromEntries([...l.top].reverse().map((x) => [x.token, x.logprob]))),
+    text_offset: lps.map((l) => {
+      const o = at;
+      at += l.token.length;
+      return o;
+    }),
+  };
+}
+
+/** A chat message's `logprobs`: one entry per token with its UTF-8 bytes and alternatives. */
+export function chatLogprobs(lps: TokenLogprobOut[]) {
+  const bytes = (s: string) => [...Buffer.from(s, 'utf8')];
+  return {
+    content: lps.map((l) => ({ token: l.token, logprob: l.logprob, bytes: bytes(l.token), top_logprobs: l.top.map((x) => ({ token: x.token, logprob: x.logprob, bytes: bytes(x.token) })) })),
+    refusal: null,
+  };
+}
+
 export function responseBody(meta: ResponseMeta, out: JobOutput) {
   const choices = meta.endpoint === 'chat'
-    ? out.choices.map((c) => ({ index: c.index, message: { role: 'assistant', content: c.text }, logprobs: null, finish_reason: c.finishReason }))
-    : out.choices.map((c) => ({ index: c.index, text: c.text, logprobs: null, finish_reason: c.finishReason }));
+    ? out.choices.map((c) => ({ index: c.index, message: { role: 'assistant', content: c.text }, logprobs: c.logprobs ? chatLogprobs(c.logprobs) : null, finish_reason: c.finishReason }))
+    : out.choices.map((c) => ({ index: c.index, text: c.text, logprobs: c.logprobs ? completionLogprobs(c.logprobs) : null, finish_reason: c.finishReason }));
   const object = meta.endpoint === 'chat' ? 'chat.completion' : 'text_completion';
   return withSpeculation({ ...head(meta, object), choices, usage: out.usage }, out.speculation);
 }
 
 function chunk(meta: ResponseMeta, choice: Record<string, unknown>) {
   const object = meta.endpoint === 'chat' ? 'chat.completion.chunk' : 'text_completion';
-  const body: Record<string, unknown> = { ...head(meta, object), choices: [{ ...choice, logprobs: null }] };
+  const body: Record<string, unknown> = { ...head(meta, object), choices: [{ logprobs: null, ...choice }] };
   if (meta.includeUsage) body.usage = null;
   return body;
 }
@@ -48,11 +73,14 @@ export function roleChunk(meta: ResponseMeta, index: number) {
   return chunk(meta, { index, delta: { role: 'assistant', content: '' }, finish_reason: null });
 }
 
-/** `usage`: the running counts, with stream_options.continuous_usage_stats. */
-export function textChunk(meta: ResponseMeta, index: number, text: string, usage?: Usage) {
+/**
+ * `usage`: the running counts, with stream_options.continuous_usage_stats; `lps`: the logprobs of this chunk's
+ * tokens (their text offsets counted from `textOffset`).
+ */
+export function textChunk(meta: ResponseMeta, index: number, text: string, usage?: Usage, lps?: TokenLogprobOut[], textOffset = 0) {
   const body = meta.endpoint === 'chat'
-    ? chunk(meta, { index, delta: { content: text }, finish_reason: null })
-    : chunk(meta, { index, text, finish_reason: null });
+    ? chunk(meta, { index, delta: { content: text }, finish_reason: null, ...(lps ? { logprobs: chatLogprobs(lps) } : {}) })
+    : chunk(meta, { index, text, finish_reason: null, ...(lps ? { logprobs: completionLogprobs(lps, textOffset) } : {}) });
   if (usage) body.usage = usage;
   return body;
 }

@@ -17,6 +17,8 @@ export interface GenerationPlan {
   includeUsage: boolean;
   /** Every text chunk carries the choice's running usage (stream_options.continuous_usage_stats). */
   continuousUsage: boolean;
+  /** Log-probabilities of generated tokens with this many alternatives; undefined = not asked. */
+  logprobs?: number;
   /** undefined: the engine's default. */
   drafters?: string[];
   treeBudget: number | 'auto';
@@ -40,7 +42,9 @@ function rejectCommonUnsupported(body: CommonBody): void {
 export function rejectUnsupportedCompletion(body: CompletionBody): void {
   rejectCommonUnsupported(body);
   if (body.suffix) throw errors.invalidParam('suffix is not supported: Sprig has no fill-in-the-middle mode', 'suffix');
-  if (body.logprobs !== undefined && body.logprobs !== null) throw notYet('logprobs', 'leave it out or set it to null');
+  if (body.logprobs !== undefined && body.logprobs !== null && body.echo === true) {
+    throw notYet('logprobs', 'log-probabilities of the echoed prompt are not computed; drop echo or logprobs');
+  }
   const n = body.n ?? 1;
   if (body.best_of !== undefined && body.best_of !== null && body.best_of !== n) {
     throw notYet('best_of', `it must equal n (${n}) or be left out`);
@@ -49,8 +53,7 @@ export function rejectUnsupportedCompletion(body: CompletionBody): void {
 
 export function rejectUnsupportedChat(body: ChatBody): void {
   rejectCommonUnsupported(body);
-  if (body.logprobs) throw notYet('logprobs', 'set it to false or leave it out');
-  if (body.top_logprobs) throw notYet('top_logprobs', 'set it to 0 or leave it out');
+  if (body.top_logprobs && !body.logprobs) throw errors.invalidParam('top_logprobs needs logprobs: true', 'top_logprobs');
   if (body.response_format && body.response_format.type !== 'text') {
     throw notYet('response_format', `only {"type": "text"} is accepted, got "${body.response_format.type}"`);
   }
@@ -74,7 +77,16 @@ function requestDrafters(names: string[], engine: EngineLimits): string[] {
   return parsed;
 }
 
-export function planGeneration(body: CommonBody, maxTokens: number | null, config: ServerConfig, engine: EngineLimits): GenerationPlan {
+/** Completions ask with `logprobs: k` (0–5), chat with `logprobs: true` and `top_logprobs: k` (0–20). */
+export function completionLogprobs(body: CompletionBody): number | undefined {
+  return typeof body.logprobs === 'number' ? body.logprobs : undefined;
+}
+
+export function chatLogprobs(body: ChatBody): number | undefined {
+  return body.logprobs === true ? body.top_logprobs ?? 0 : undefined;
+}
+
+export function planGeneration(body: CommonBody, maxTokens: number | null, config: ServerConfig, engine: EngineLimits, logprobs?: number): GenerationPlan {
   const stop = body.stop === undefined || body.stop === null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
   const spec = body.speculation ?? {};
   const off = spec.enabled === false;
@@ -96,6 +108,7 @@ export function planGeneration(body: CommonBody, maxTokens: number | null, confi
     stream: body.stream === true,
     includeUsage: body.stream === true && body.stream_options?.include_usage === true,
     continuousUsage: body.stream === true && body.stream_options?.include_usage === true && body.stream_options?.continuous_usage_stats === true,
+    logprobs,
     drafters: off ? [] : spec.drafters ? requestDrafters(spec.drafters, engine) : defaultDrafters,
     treeBudget: config.treeBudget,
     maxTreeTokens: off ? undefined : maxTreeTokens,

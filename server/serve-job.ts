@@ -33,9 +33,14 @@ export async function serveJob(
     const sse = new SseStream(reply);
     if (endpoint === 'chat') for (let i = 0; i < prompts.length * plan.n; i++) sse.send(roleChunk(meta, i));
     try {
+      const offsets = new Map<number, number>(); // choice → characters streamed so far (for text_offset)
       const out = await job.run({
-        onText: (index, text, completion, prompt) =>
-          sse.send(textChunk(meta, index, text, plan.continuousUsage ? { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } : undefined)),
+        onText: (index, text, completion, prompt, lps) => {
+          const usage = plan.continuousUsage ? { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } : undefined;
+          const at = offsets.get(index) ?? 0;
+          offsets.set(index, at + text.length);
+          sse.send(textChunk(meta, index, text, usage, lps, at));
+        },
         onFinish: (index, reason) => sse.send(finishChunk(meta, index, reason)),
       });
       if (plan.includeUsage) sse.send(usageChunk(meta, out.usage, out.speculation));

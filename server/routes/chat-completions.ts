@@ -1,6 +1,6 @@
 // POST /v1/chat/completions: messages rendered with the checkpoint's chat template (400 without one).
 import type { FastifyInstance } from 'fastify';
-import { checkModel, planGeneration, rejectUnsupportedChat } from '../params.ts';
+import { chatLogprobs, checkModel, planGeneration, rejectUnsupportedChat } from '../params.ts';
 import { chatPrompt } from '../prompts.ts';
 import { chatBodySchema, chatResponseSchema, errorResponseSchema, type ChatBody } from '../schemas/openai.ts';
 import { serveJob } from '../serve-job.ts';
@@ -16,7 +16,7 @@ export function registerChatCompletions(app: FastifyInstance, state: ServerState
     rejectUnsupportedChat(body);
     const prompt = chatPrompt(body.messages, engine.tokenizer);
     // max_completion_tokens wins over the deprecated max_tokens; neither means "fill the window".
-    const plan = planGeneration(body, body.max_completion_tokens ?? body.max_tokens ?? null, state.config, engine);
+    const plan = planGeneration(body, body.max_completion_tokens ?? body.max_tokens ?? null, state.config, engine, chatLogprobs(body));
     return serveJob(state, request, reply, 'chat', [prompt], plan);
   });
 }

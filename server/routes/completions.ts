@@ -1,7 +1,7 @@
 // POST /v1/completions: prompt as a string, strings, token ids or token id arrays; echo; no suffix.
 import type { FastifyInstance } from 'fastify';
 import { errors } from '../../common/errors.ts';
-import { checkModel, planGeneration, rejectUnsupportedCompletion } from '../params.ts';
+import { checkModel, completionLogprobs, planGeneration, rejectUnsupportedCompletion } from '../params.ts';
 import { completionPrompts } from '../prompts.ts';
 import { completionBodySchema, completionResponseSchema, errorResponseSchema, type CompletionBody } from '../schemas/openai.ts';
 import { serveJob } from '../serve-job.ts';
@@ -21,7 +21,7 @@ export function registerCompletions(app: FastifyInstance, state: ServerState): v
     checkModel(body.model, engine.modelId);
     rejectUnsupportedCompletion(body);
     const prompts = completionPrompts(body.prompt, engine.tokenizer, engine.vocabSize);
-    const plan = planGeneration(body, body.max_tokens ?? DEFAULT_MAX_TOKENS, state.config, engine);
+    const plan = planGeneration(body, body.max_tokens ?? DEFAULT_MAX_TOKENS, state.config, engine, completionLogprobs(body));
     if (prompts.length * plan.n > MAX_CHOICES) {
       throw errors.invalidParam(`${prompts.length} prompts × n=${plan.n} asks for ${prompts.length * plan.n} choices; at most ${MAX_CHOICES} per request`, 'n');
     }

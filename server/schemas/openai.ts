@@ -193,7 +193,7 @@ export const completionResponseSchema = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { index: { type: 'integer' }, text: { type: 'string' }, logprobs: { type: 'null' }, finish_reason: { type: 'string' } },
+        properties: { index: { type: 'integer' }, text: { type: 'string' }, logprobs: { type: ['object', 'null'], additionalProperties: true }, finish_reason: { type: 'string' } },
       },
     },
     usage,
@@ -215,7 +215,7 @@ export const chatResponseSchema = {
         properties: {
           index: { type: 'integer' },
           message: { type: 'object', properties: { role: { type: 'string' }, content: { type: 'string' } } },
-          logprobs: { type: 'null' },
+          logprobs: { type: ['object', 'null'], additionalProperties: true },
           finish_reason: { type: 'string' },
         },
       },

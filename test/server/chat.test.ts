@@ -68,8 +68,6 @@ t.test('a model without a chat template: 400 that says so', async (t) => {
 t.test('unsupported parameters are 400s that name the param', async (t) => {
   const app = await buildTestApp(t);
   const cases: [object, string][] = [
-    [{ logprobs: true }, 'logprobs'],
-    [{ top_logprobs: 3 }, 'top_logprobs'],
     [{ presence_penalty: 0.5 }, 'presence_penalty'],
     [{ frequency_penalty: -1 }, 'frequency_penalty'],
     [{ logit_bias: { 5: 10 } }, 'logit_bias'],
@@ -86,6 +84,6 @@ t.test('unsupported parameters are 400s that name the param', async (t) => {
     payload: { messages: MESSAGES, max_tokens: 2, presence_penalty: 0, frequency_penalty: 0, logit_bias: {}, logprobs: false, response_format: { type: 'text' }, user: 'u1' },
   });
   t.equal(zeros.statusCode, 200, 'neutral values are accepted');
-  const completionLogprobs = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', logprobs: 2 } });
-  t.match(completionLogprobs.json(), { error: { param: 'logprobs' } });
+  const topOnly = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { messages: MESSAGES, max_tokens: 2, top_logprobs: 3 } });
+  t.match(topOnly.json(), { error: { param: 'top_logprobs', message: /needs logprobs: true/ } }, 'top_logprobs alone');
 });
