@@ -3,7 +3,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { errors, type SprigError } from '../common/errors.ts';
 import type { SpeculationStats } from '../engine/stats.ts';
-import type { TokenLogprob } from '../engine/logprobs.ts';
+import { promptLogprobs, type TokenLogprob } from '../engine/logprobs.ts';
+import type { GenerateResult } from '../engine/generate.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { IncrementalDetokenizer } from '../model/detokenizer.ts';
 import type { ServerConfig } from './config.ts';
@@ -46,8 +47,9 @@ export interface Usage {
 /** A generated token's log-probability as the API reports it: token text, not ids. */
 export interface TokenLogprobOut {
   token: string;
-  logprob: number;
-  top: { token: string; logprob: number }[];
+  /** null for a prompt's first token (nothing to condition on). */
+  logprob: number | null;
+  top: { token: string; logprob: number }[] | null;
 }
 
 export interface ChoiceOutput {
@@ -95,7 +97,7 @@ export class Job {
     const maxTokens = prompts.map((p, i) => {
       const where = prompts.length > 1 ? ` (prompt ${i})` : '';
       const n = plan.maxTokens ?? ctxLen - p.tokens.length;
-      if (p.tokens.length + n > ctxLen || n < 1) {
+      if (p.tokens.length + n > ctxLen || n < (opts.echo ? 0 : 1)) {
         const asked = plan.maxTokens === null ? 'at least 1 new token' : `max_tokens (${n})`;
         throw errors.contextOverflow(
           `This model's context window is ${ctxLen} tokens, but the prompt${where} has ${p.tokens.length} tokens and ${asked} was requested, ${p.tokens.length + Math.max(n, 1)} in all; shorten the prompt or lower max_tokens`,
@@ -173,7 +175,19 @@ export class Job {
       text += piece;
       sink.onText?.(c.index, piece, numTokens, c.prompt.tokens.length, lps);
     };
-    if (this.opts.echo) emit(c.prompt.text);
+    if (this.opts.echo) {
+      // With logprobs, the echoed prompt's tokens are scored too (what evaluation harnesses ask for).
+      let lps: TokenLogprobOut[] | undefined;
+      if (wantLogprobs) {
+        const scored = await promptLogprobs(engine.runner, c.prompt.tokens, this.plan.logprobs ?? 0);
+        lps = scored.map((lp, i) => {
+          const prev = i > 0 ? c.prompt.tokens[i - 1] : undefined;
+          return lp ? describeLogprob(engine.tokenizer, prev, c.prompt.tokens[i], lp) : { token: tokenText(engine.tokenizer, undefined, c.prompt.tokens[i]), logprob: null, top: null };
+        });
+        logprobs.push(...lps);
+      }
+      emit(c.prompt.text, lps);
+    }
 
     // Text work (detokenize, stop strings, write) is batched: onnxruntime-node computes ON the main thread
     // (its run() is a synchronous call inside setImmediate), so every write or decode delays the next
@@ -223,9 +237,12 @@ export class Job {
       }
     };
 
-    let result;
+    let result: GenerateResult;
     try {
-      result = await engine.generate({
+      if (c.maxTokens === 0) {
+        // echo with max_tokens 0: only the prompt (and its logprobs) is asked for.
+        result = { tokens: [], finishReason: 'length', timings: { prefill_ms: 0, decode_ms: 0, tokens_per_s: 0 } };
+      } else result = await engine.generate({
         promptTokens: c.prompt.tokens,
         maxTokens: c.maxTokens,
         sampling: { ...this.plan.sampling, seed: c.seed },
@@ -271,9 +288,14 @@ export class Job {
   }
 }
 
-/** A token's text as it reads after `prev` (so SentencePiece's leading space survives), and its alternatives'. */
+/** A token's text as it reads after `prev` (so SentencePiece's leading space survives). */
+function tokenText(tokenizer: Tokenizer, prev: number | undefined, id: number): string {
+  if (prev === undefined) return tokenizer.decode([id], { skipSpecialTokens: false });
+  const base = tokenizer.decode([prev], { skipSpecialTokens: false });
+  return tokenizer.decode([prev, id], { skipSpecialTokens: false }).slice(base.length);
+}
+
+/** A token's logprob as the API reports it: its text and its alternatives' texts. */
 function describeLogprob(tokenizer: Tokenizer, prev: number | undefined, token: number, lp: TokenLogprob): TokenLogprobOut {
-  const base = prev === undefined ? '' : tokenizer.decode([prev], { skipSpecialTokens: false });
-  const text = (id: number) => (prev === undefined ? tokenizer.decode([id], { skipSpecialTokens: false }) : tokenizer.decode([prev, id], { skipSpecialTokens: false }).slice(base.length));
-  return { token: text(token), logprob: lp.logprob, top: lp.top.map((x) => ({ token: text(x.token), logprob: x.logprob })) };
+  return { token: tokenText(tokenizer, prev, token), logprob: lp.logprob, top: lp.top.map((x) => ({ token: tokenText(tokenizer, prev, x.token), logprob: x.logprob })) };
 }

@@ -35,7 +35,7 @@ export function completionLogprobs(lps: TokenLogprobOut[], offset = 0) {
     tokens: lps.map((l) => l.token),
     token_logprobs: lps.map((l) => l.logprob),
     // Alternatives come most likely first; two that read the same (e.g. partial UTF-8 bytes) keep the likelier.
-    top_logprobs: lps.map((l) => Object.fromEntries([...l.top].reverse().map((x) => [x.token, x.logprob]))),
+    top_logprobs: lps.map((l) => (l.top ? Object.fromEntries([...l.top].reverse().map((x) => [x.token, x.logprob])) : null)),
     text_offset: lps.map((l) => {
       const o = at;
       at += l.token.length;
@@ -48,7 +48,7 @@ export function completionLogprobs(lps: TokenLogprobOut[], offset = 0) {
 export function chatLogprobs(lps: TokenLogprobOut[]) {
   const bytes = (s: string) => [...Buffer.from(s, 'utf8')];
   return {
-    content: lps.map((l) => ({ token: l.token, logprob: l.logprob, bytes: bytes(l.token), top_logprobs: l.top.map((x) => ({ token: x.token, logprob: x.logprob, bytes: bytes(x.token) })) })),
+    content: lps.map((l) => ({ token: l.token, logprob: l.logprob, bytes: bytes(l.token), top_logprobs: (l.top ?? []).map((x) => ({ token: x.token, logprob: x.logprob, bytes: bytes(x.token) })) })),
     refusal: null,
   };
 }

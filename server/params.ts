@@ -42,9 +42,7 @@ function rejectCommonUnsupported(body: CommonBody): void {
 export function rejectUnsupportedCompletion(body: CompletionBody): void {
   rejectCommonUnsupported(body);
   if (body.suffix) throw errors.invalidParam('suffix is not supported: Sprig has no fill-in-the-middle mode', 'suffix');
-  if (body.logprobs !== undefined && body.logprobs !== null && body.echo === true) {
-    throw notYet('logprobs', 'log-probabilities of the echoed prompt are not computed; drop echo or logprobs');
-  }
+  if (body.max_tokens === 0 && body.echo !== true) throw errors.invalidParam('max_tokens must be at least 1 (0 is only meaningful with echo: true)', 'max_tokens');
   const n = body.n ?? 1;
   if (body.best_of !== undefined && body.best_of !== null && body.best_of !== n) {
     throw notYet('best_of', `it must equal n (${n}) or be left out`);
@@ -53,6 +51,7 @@ export function rejectUnsupportedCompletion(body: CompletionBody): void {
 
 export function rejectUnsupportedChat(body: ChatBody): void {
   rejectCommonUnsupported(body);
+  if (body.max_tokens === 0) throw errors.invalidParam('max_tokens must be at least 1', 'max_tokens');
   if (body.top_logprobs && !body.logprobs) throw errors.invalidParam('top_logprobs needs logprobs: true', 'top_logprobs');
   if (body.response_format && body.response_format.type !== 'text') {
     throw notYet('response_format', `only {"type": "text"} is accepted, got "${body.response_format.type}"`);

@@ -19,7 +19,7 @@ const speculation = {
 /** Fields shared by /v1/completions and /v1/chat/completions. */
 const common = {
   model: { type: 'string' },
-  max_tokens: { ...nullable('integer'), minimum: 1 },
+  max_tokens: { ...nullable('integer'), minimum: 0 },
   temperature: { ...nullable('number'), minimum: 0, maximum: 2 },
   top_p: { ...nullable('number'), exclusiveMinimum: 0, maximum: 1 },
   top_k: { ...nullable('integer'), minimum: -1 },

@@ -5,7 +5,7 @@ import { ModelRunner } from '../../model/runner.ts';
 import { loadTokenizer } from '../../model/tokenizer.ts';
 import { createEngine } from '../../server/engine.ts';
 import { hasStories, STORIES } from '../helpers/models.ts';
-import { buildTestApp, MODEL_ID, parseSse } from './helpers.ts';
+import { buildTestApp, loadTestModel, MODEL_ID, parseSse } from './helpers.ts';
 
 t.test('completions: parallel arrays whose tokens add up to the text', async (t) => {
   const app = await buildTestApp(t);
@@ -59,11 +59,36 @@ t.test('chat: content entries with bytes and top_logprobs; streamed chunks carry
   t.same(tokens, content.map((c: { token: string }) => c.token), 'streamed logprobs cover the same tokens');
 });
 
+t.test('echo + logprobs scores the prompt (max_tokens 0: the prompt alone), as evaluation harnesses ask', async (t) => {
+  const app = await buildTestApp(t);
+  const m = await loadTestModel();
+  const prompt = 'The little dog ran';
+  const ids = m.tokenizer.encode(prompt);
+  const only = (await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt, max_tokens: 0, echo: true, logprobs: 1, temperature: 0 } })).json();
+  t.equal(only.choices[0].text, prompt);
+  const lp = only.choices[0].logprobs;
+  t.equal(lp.tokens.length, ids.length, 'one entry per prompt token');
+  t.equal(lp.token_logprobs[0], null, 'the first token has no context');
+  t.equal(lp.top_logprobs[0], null);
+  t.ok(lp.token_logprobs.slice(1).every((x: number) => x <= 0));
+  // The same numbers as the engine's generation logprobs for the next token after each prefix.
+  const { generate } = await import('../../engine/generate.ts');
+  const { GREEDY } = await import('../../engine/sampling.ts');
+  const direct = await generate(m.runner, { promptTokens: ids.slice(0, -1), maxTokens: 1, sampling: GREEDY, eosIds: [], logprobs: 1 });
+  const { tokenLogprob } = await import('../../engine/logprobs.ts');
+  const logits = await m.runner.prefill(m.runner.newCache(), ids.slice(0, -1));
+  t.ok(Math.abs(tokenLogprob(logits, 0, m.runner.vocab, ids[ids.length - 1], 1).logprob - lp.token_logprobs[ids.length - 1]) < 1e-4, 'last prompt token scored by its prefix');
+  t.ok(direct.logprobs!.length === 1);
+  const more = (await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt, max_tokens: 3, echo: true, logprobs: 1, temperature: 0 } })).json();
+  t.equal(more.choices[0].logprobs.tokens.length, ids.length + more.usage.completion_tokens, 'prompt then completion');
+  t.ok(more.choices[0].text.startsWith(prompt));
+});
+
 t.test('bad combinations are 400s naming the param', async (t) => {
   const app = await buildTestApp(t);
-  const echo = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', max_tokens: 2, logprobs: 1, echo: true } });
-  t.equal(echo.statusCode, 400);
-  t.equal(echo.json().error.param, 'logprobs');
+  const zero = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', max_tokens: 0 } });
+  t.equal(zero.statusCode, 400);
+  t.equal(zero.json().error.param, 'max_tokens');
   const top = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { messages: [{ role: 'user', content: 'x' }], max_tokens: 2, top_logprobs: 2 } });
   t.equal(top.statusCode, 400);
   t.equal(top.json().error.param, 'top_logprobs');
