@@ -81,6 +81,11 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
   if (req.logprobs !== undefined && !(Number.isInteger(req.logprobs) && req.logprobs >= 0 && req.logprobs <= 20)) {
     throw errors.invalidParam(`logprobs ${req.logprobs} must be an integer in [0, 20]`, 'logprobs');
   }
+  for (const [token, b] of req.sampling.logitBias ?? []) {
+    if (!(Number.isInteger(token) && token >= 0 && token < runner.vocab) || !Number.isFinite(b)) {
+      throw errors.invalidParam(`logit_bias: token ${token} must be an id in [0, ${runner.vocab}) with a finite bias, got ${b}`, 'logit_bias');
+    }
+  }
   const names = parseDrafters(req.drafters);
   const seed = req.sampling.seed ?? randomSeed();
   const drafters = createDrafters(names, {

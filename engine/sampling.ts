@@ -17,6 +17,11 @@ export interface SamplingParams {
    * which accept more draft tokens but whose outcome depends on the tree.
    */
   reproducible?: boolean;
+  /**
+   * Added to the target's logits at every position before anything else (OpenAI's logit_bias): the same
+   * for every tree node, so speculation stays lossless. [token, bias] pairs.
+   */
+  logitBias?: readonly (readonly [number, number])[];
 }
 
 export const GREEDY: SamplingParams = Object.freeze({ temperature: 0, topK: 0, topP: 1 });

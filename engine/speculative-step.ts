@@ -64,6 +64,7 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<S
   const prefix = s.cache.length;
   const positions = Array.from(draft.tree.depths, (d) => prefix + d); // [numNodes]
   const logits = await s.runner.forward(s.cache, draft.tree.tokens, positions, biasFor(s, draft.tree, prefix)); // [numNodes, vocab]
+  applyLogitBias(logits, draft.tree.numNodes, s.runner.vocab, s.sampling.logitBias);
   const verdict = verify(s, draft.tree, logits, prefix);
   s.cache.commit(verdict.acceptedNodes); // keep the accepted path's KV, drop the rest
   const t2 = performance.now();
@@ -188,6 +189,12 @@ function gateStep(s: SpecState, tree: DraftTree, acceptedNodes: readonly number[
     }
   }
   for (let j = 0; j < active.length; j++) s.gate.record(active[j].name, costMs[j], tokens[j], nodes[j], msPerToken, msPerNode, tokensAll[j], nodesAll[j], stepMs);
+}
+
+/** OpenAI's logit_bias, added to every row in place. logits: [rows, vocab] */
+function applyLogitBias(logits: Float32Array, rows: number, vocab: number, bias: SamplingParams['logitBias']): void {
+  if (!bias || bias.length === 0) return;
+  for (let r = 0; r < rows; r++) for (const [token, b] of bias) logits[r * vocab + token] += b;
 }
 
 function biasFor(s: SpecState, tree: DraftTree, prefix: number): Float32Array {

@@ -36,7 +36,6 @@ const notYet = (param: string, what: string) => errors.invalidParam(`${param} is
 function rejectCommonUnsupported(body: CommonBody): void {
   if (body.presence_penalty) throw notYet('presence_penalty', 'only 0 is accepted');
   if (body.frequency_penalty) throw notYet('frequency_penalty', 'only 0 is accepted');
-  if (body.logit_bias && Object.keys(body.logit_bias).length > 0) throw notYet('logit_bias', 'only an empty object is accepted');
 }
 
 export function rejectUnsupportedCompletion(body: CompletionBody): void {
@@ -66,6 +65,7 @@ export function rejectUnsupportedChat(body: ChatBody): void {
 export interface EngineLimits {
   maxTreeTokens: number;
   hasDraftModel: boolean;
+  vocabSize: number;
 }
 
 function requestDrafters(names: string[], engine: EngineLimits): string[] {
@@ -85,6 +85,16 @@ export function chatLogprobs(body: ChatBody): number | undefined {
   return body.logprobs === true ? body.top_logprobs ?? 0 : undefined;
 }
 
+/** {"token id": bias} → [id, bias] pairs; keys must be token ids (the vocabulary is checked by the engine). */
+function logitBias(body: Record<string, number> | null | undefined, vocab: number): [number, number][] | undefined {
+  if (!body) return undefined;
+  const pairs = Object.entries(body).map(([k, v]): [number, number] => {
+    if (!/^\d+$/.test(k) || Number(k) >= vocab) throw errors.invalidParam(`logit_bias keys are token ids in [0, ${vocab}), got ${JSON.stringify(k)}`, 'logit_bias');
+    return [Number(k), v];
+  });
+  return pairs.length ? pairs : undefined;
+}
+
 export function planGeneration(body: CommonBody, maxTokens: number | null, config: ServerConfig, engine: EngineLimits, logprobs?: number): GenerationPlan {
   const stop = body.stop === undefined || body.stop === null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
   const spec = body.speculation ?? {};
@@ -101,6 +111,7 @@ export function planGeneration(body: CommonBody, maxTokens: number | null, confi
       topK: Math.max(0, body.top_k ?? 0),
       topP: body.top_p ?? 1,
       seed: body.seed ?? undefined,
+      logitBias: logitBias(body.logit_bias, engine.vocabSize),
     },
     stop,
     n: body.n ?? 1,

@@ -73,3 +73,20 @@ t.test('cancellation stops at the next step', async (t) => {
   t.equal(r.finishReason, 'cancelled');
   t.equal(r.tokens.length, 3);
 });
+
+t.test('logit_bias shifts the target at every position, losslessly under speculation', async (t) => {
+  const runner = await runnerP;
+  const plain = await generate(runner, { promptTokens: PROMPT, maxTokens: 12, sampling: GREEDY, eosIds: [], drafters: ['none'] });
+  const forced = await generate(runner, { promptTokens: PROMPT, maxTokens: 12, sampling: { ...GREEDY, logitBias: [[42, 100]] }, eosIds: [], drafters: ['none'] });
+  t.same(forced.tokens, Array(12).fill(42), '+100 forces the token');
+  const banned = plain.tokens[0];
+  for (const drafters of [['none'], ['recycling', 'lookup']]) {
+    const r = await generate(runner, { promptTokens: PROMPT, maxTokens: 24, sampling: { ...GREEDY, logitBias: [[banned, -100]] }, eosIds: [], drafters });
+    t.notOk(r.tokens.includes(banned), `${drafters}: −100 bans the token`);
+    if (drafters[0] !== 'none') {
+      const base = await generate(runner, { promptTokens: PROMPT, maxTokens: 24, sampling: { ...GREEDY, logitBias: [[banned, -100]] }, eosIds: [], drafters: ['none'] });
+      t.same(r.tokens, base.tokens, 'speculative output equals plain decoding under the same bias');
+    }
+  }
+  await t.rejects(generate(runner, { promptTokens: PROMPT, maxTokens: 2, sampling: { ...GREEDY, logitBias: [[99999, 1]] } }), { code: 'SPRIG_ERR_INVALID_PARAM', param: 'logit_bias' });
+});
