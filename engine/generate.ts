@@ -115,6 +115,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     stats: new StatsRecorder(ids, budget),
     biasScratch: new Float32Array(0),
     logprobs: req.logprobs,
+    generatedCounts: new Map(),
   };
   const out: number[] = [];
   const outLogprobs: TokenLogprob[] = []; // parallel to out when logprobs are asked for
@@ -138,6 +139,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
       const before = out.length;
       for (let i = 0; i < step.tokens.length; i++) {
         state.context.push(step.tokens[i]);
+        state.generatedCounts.set(step.tokens[i], (state.generatedCounts.get(step.tokens[i]) ?? 0) + 1);
         const had = out.length;
         finish = stop.push(out, step.tokens[i]);
         if (step.logprobs && out.length > had) outLogprobs.push(step.logprobs[i]);

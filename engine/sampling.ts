@@ -22,6 +22,12 @@ export interface SamplingParams {
    * for every tree node, so speculation stays lossless. [token, bias] pairs.
    */
   logitBias?: readonly (readonly [number, number])[];
+  /**
+   * OpenAI's penalties on generated tokens: logit −= presence·[count > 0] + frequency·count, where count is
+   * how often the token was generated so far — along each tree node's own path, so speculation stays lossless.
+   */
+  presencePenalty?: number;
+  frequencyPenalty?: number;
 }
 
 export const GREEDY: SamplingParams = Object.freeze({ temperature: 0, topK: 0, topP: 1 });

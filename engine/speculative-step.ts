@@ -47,6 +47,8 @@ export interface SpecState {
   biasScratch: Float32Array;
   /** When set, each emitted token's log-probability and this many alternatives are returned. */
   logprobs?: number;
+  /** How often each token was generated so far (for presence/frequency penalties); the caller keeps it. */
+  generatedCounts: Map<number, number>;
 }
 
 export interface StepResult {
@@ -65,6 +67,7 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<S
   const positions = Array.from(draft.tree.depths, (d) => prefix + d); // [numNodes]
   const logits = await s.runner.forward(s.cache, draft.tree.tokens, positions, biasFor(s, draft.tree, prefix)); // [numNodes, vocab]
   applyLogitBias(logits, draft.tree.numNodes, s.runner.vocab, s.sampling.logitBias);
+  applyPenalties(logits, draft.tree, s.runner.vocab, s.generatedCounts, s.sampling);
   const verdict = verify(s, draft.tree, logits, prefix);
   s.cache.commit(verdict.acceptedNodes); // keep the accepted path's KV, drop the rest
   const t2 = performance.now();
@@ -195,6 +198,28 @@ function gateStep(s: SpecState, tree: DraftTree, acceptedNodes: readonly number[
 function applyLogitBias(logits: Float32Array, rows: number, vocab: number, bias: SamplingParams['logitBias']): void {
   if (!bias || bias.length === 0) return;
   for (let r = 0; r < rows; r++) for (const [token, b] of bias) logits[r * vocab + token] += b;
+}
+
+/**
+ * Presence/frequency penalties, row by row: each node's count is what was generated before the step plus the
+ * draft tokens on its own path below the root, exactly what plain decoding would have seen there. [rows, vocab]
+ */
+function applyPenalties(logits: Float32Array, tree: DraftTree, vocab: number, counts: Map<number, number>, p: SamplingParams): void {
+  const presence = p.presencePenalty ?? 0;
+  const frequency = p.frequencyPenalty ?? 0;
+  if (presence === 0 && frequency === 0) return;
+  const penalty = (c: number) => (c > 0 ? presence + frequency * c : 0);
+  const onPath = new Map<number, number>();
+  for (let u = 0; u < tree.numNodes; u++) {
+    const row = u * vocab;
+    for (const [token, c] of counts) logits[row + token] -= penalty(c);
+    onPath.clear();
+    for (let v = u; v > 0; v = tree.parents[v]) onPath.set(tree.tokens[v], (onPath.get(tree.tokens[v]) ?? 0) + 1);
+    for (const [token, extra] of onPath) {
+      const c = counts.get(token) ?? 0;
+      logits[row + token] -= penalty(c + extra) - penalty(c);
+    }
+  }
 }
 
 function biasFor(s: SpecState, tree: DraftTree, prefix: number): Float32Array {

@@ -34,8 +34,6 @@ export function checkModel(model: string | undefined, modelId: string): void {
 const notYet = (param: string, what: string) => errors.invalidParam(`${param} is not supported yet: ${what}`, param);
 
 function rejectCommonUnsupported(body: CommonBody): void {
-  if (body.presence_penalty) throw notYet('presence_penalty', 'only 0 is accepted');
-  if (body.frequency_penalty) throw notYet('frequency_penalty', 'only 0 is accepted');
 }
 
 export function rejectUnsupportedCompletion(body: CompletionBody): void {
@@ -112,6 +110,8 @@ export function planGeneration(body: CommonBody, maxTokens: number | null, confi
       topP: body.top_p ?? 1,
       seed: body.seed ?? undefined,
       logitBias: logitBias(body.logit_bias, engine.vocabSize),
+      presencePenalty: body.presence_penalty ?? 0,
+      frequencyPenalty: body.frequency_penalty ?? 0,
     },
     stop,
     n: body.n ?? 1,

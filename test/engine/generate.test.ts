@@ -90,3 +90,20 @@ t.test('logit_bias shifts the target at every position, losslessly under specula
   }
   await t.rejects(generate(runner, { promptTokens: PROMPT, maxTokens: 2, sampling: { ...GREEDY, logitBias: [[99999, 1]] } }), { code: 'SPRIG_ERR_INVALID_PARAM', param: 'logit_bias' });
 });
+
+t.test('presence/frequency penalties follow each node\'s own path: speculative output equals plain decoding', async (t) => {
+  const runner = await runnerP;
+  const loopy = [1, 5, 6, 5, 6, 5, 6, 5];
+  const big = await generate(runner, { promptTokens: loopy, maxTokens: 30, sampling: { ...GREEDY, presencePenalty: 100 }, eosIds: [], drafters: ['none'] });
+  t.equal(new Set(big.tokens).size, big.tokens.length, 'a huge presence penalty never repeats a generated token');
+  for (const sampling of [{ ...GREEDY, frequencyPenalty: 0.7 }, { ...GREEDY, presencePenalty: 0.5, frequencyPenalty: 0.3 }, { ...GREEDY, frequencyPenalty: -0.5 }]) {
+    const base = await generate(runner, { promptTokens: loopy, maxTokens: 40, sampling, eosIds: [], drafters: ['none'] });
+    const plainNoPenalty = await generate(runner, { promptTokens: loopy, maxTokens: 40, sampling: GREEDY, eosIds: [], drafters: ['none'] });
+    if ((sampling.frequencyPenalty ?? 0) > 0) t.not(base.tokens.join(), plainNoPenalty.tokens.join(), 'the penalty changes the text');
+    for (const drafters of [['recycling', 'lookup'], ['lookup']]) {
+      await generate(runner, { promptTokens: loopy, maxTokens: 40, sampling, eosIds: [], drafters, treeBudget: 16 }); // warm
+      const r = await generate(runner, { promptTokens: loopy, maxTokens: 40, sampling, eosIds: [], drafters, treeBudget: 16 });
+      t.same(r.tokens, base.tokens, `${drafters} with ${JSON.stringify(sampling)}`);
+    }
+  }
+});

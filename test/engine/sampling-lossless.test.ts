@@ -104,6 +104,34 @@ t.test('first two tokens follow the target joint distribution under speculation'
     t.ok(res.pValue > ALPHA, `coupled: chi² = ${res.statistic.toFixed(1)}, df ${res.df}, p = ${res.pValue.toFixed(4)} > ${ALPHA}`);
   }
 
+  // Penalties make the second token's distribution depend on the first (each tree node's own path).
+  {
+    // Negative: a repeat of the first token gets likelier, so the second token's distribution really moves.
+    const penalized: SamplingParams = { ...PARAMS, presencePenalty: -1.5, frequencyPenalty: -1 };
+    const expectedPen = new Map<string, number>();
+    const q1 = targetProbs(await runner.prefill(runner.newCache(), PROMPT), 0, V, penalized, new Float32Array(V));
+    for (let a = 0; a < V; a++) {
+      if (q1[a] <= 0) continue;
+      const row = await runner.prefill(runner.newCache(), [...PROMPT, a]);
+      row[a] -= -1.5 + -1; // a was generated once
+      const q2 = targetProbs(row, 0, V, penalized, new Float32Array(V));
+      for (let b = 0; b < V; b++) if (q2[b] > 0) expectedPen.set(`${a},${b}`, q1[a] * q2[b]);
+    }
+    let tv = 0;
+    for (const k of new Set([...expected.keys(), ...expectedPen.keys()])) tv += Math.abs((expected.get(k) ?? 0) - (expectedPen.get(k) ?? 0)) / 2;
+    t.ok(tv > 0.05, `the penalties move the joint distribution (total variation ${tv.toFixed(3)})`);
+    for (const drafters of [['recycling', 'lookup'], ['draft']]) {
+      const observed = new Map<string, number>();
+      for (let seed = 0; seed < N; seed++) {
+        const r = await generate(runner, { promptTokens: PROMPT, maxTokens: 3, sampling: { ...penalized, seed }, eosIds: [], drafters, treeBudget: 16 }, undefined, { draft });
+        const key = r.tokens.slice(0, 2).join(',');
+        observed.set(key, (observed.get(key) ?? 0) + 1);
+      }
+      const res = chiSquare(observed, expectedPen);
+      t.ok(res.pValue > ALPHA, `penalties, ${drafters.join('+')}: chi² = ${res.statistic.toFixed(1)}, df ${res.df}, p = ${res.pValue.toFixed(4)} > ${ALPHA}`);
+    }
+  }
+
   // The test has power: a sampler that ignores top-k (a plausible bug) is rejected.
   const wrong = new Map<string, number>();
   const rng = new Rng(1);
