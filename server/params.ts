@@ -1,5 +1,5 @@
 // Request body → generation plan: defaults, the model check, and clear 400s for the OpenAI parameters
-// Sprig does not implement yet. Pure functions; nothing here touches the engine.
+// Sprig does not implement yet (suffix, tools, structured output). Pure functions; nothing here touches the engine.
 import { errors } from '../common/errors.ts';
 import { parseDrafters } from '../drafters/registry.ts';
 import type { SamplingParams } from '../engine/sampling.ts';
@@ -33,11 +33,7 @@ export function checkModel(model: string | undefined, modelId: string): void {
 
 const notYet = (param: string, what: string) => errors.invalidParam(`${param} is not supported yet: ${what}`, param);
 
-function rejectCommonUnsupported(body: CommonBody): void {
-}
-
 export function rejectUnsupportedCompletion(body: CompletionBody): void {
-  rejectCommonUnsupported(body);
   if (body.suffix) throw errors.invalidParam('suffix is not supported: Sprig has no fill-in-the-middle mode', 'suffix');
   if (body.max_tokens === 0 && body.echo !== true) throw errors.invalidParam('max_tokens must be at least 1 (0 is only meaningful with echo: true)', 'max_tokens');
   const n = body.n ?? 1;
@@ -47,7 +43,6 @@ export function rejectUnsupportedCompletion(body: CompletionBody): void {
 }
 
 export function rejectUnsupportedChat(body: ChatBody): void {
-  rejectCommonUnsupported(body);
   if (body.max_tokens === 0) throw errors.invalidParam('max_tokens must be at least 1', 'max_tokens');
   if (body.top_logprobs && !body.logprobs) throw errors.invalidParam('top_logprobs needs logprobs: true', 'top_logprobs');
   if (body.response_format && body.response_format.type !== 'text') {
