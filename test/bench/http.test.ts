@@ -64,7 +64,9 @@ t.test('a concurrency sweep against a Sprig server started in the test', async (
     t.ok(s.speedup && s.speedup.median > 0);
     t.equal(s.peak_rss_mb, null, 'the server\'s memory is not ours to measure');
   }
-  t.ok(all.find((s) => s.label === 'lookup @8 c=1')!.mean_accepted_length! > 1);
+  const lookup = all.find((s) => s.label === 'lookup @8 c=1')!;
+  t.ok(lookup.mean_accepted_length !== null && lookup.mean_accepted_length! >= 1, 'mean accepted length comes through from the server');
+  t.ok(o.result.samples.filter((s) => s.config.startsWith('lookup')).some((s) => (s.speculation?.drafted ?? 0) > 0), 'the server drafted for the lookup config');
   const md = fs.readFileSync(path.join(o.outDir, 'summary.md'), 'utf8');
   t.match(md, /throughput tok\/s/);
   t.match(md, /speedup/);
