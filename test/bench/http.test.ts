@@ -23,7 +23,8 @@ function sink() {
 t.test('a concurrency sweep against a Sprig server started in the test', async (t) => {
   const runner = await ModelRunner.load(MODEL, { threads: 1 });
   const tokenizer = await loadTokenizer(MODEL, runner.checkpoint.generationConfig);
-  const app = buildApp({ maxConcurrent: 4 }, { engine: createEngine({ runner, tokenizer, modelId: 'bench-test' }), logger: false });
+  // A fixed tree budget: 'auto' sizes trees from timings, and this test checks plumbing, not this machine's speed.
+  const app = buildApp({ maxConcurrent: 4, treeBudget: 8 }, { engine: createEngine({ runner, tokenizer, modelId: 'bench-test' }), logger: false });
   t.teardown(async () => {
     await app.close();
     await runner.dispose();
@@ -64,9 +65,7 @@ t.test('a concurrency sweep against a Sprig server started in the test', async (
     t.ok(s.speedup && s.speedup.median > 0);
     t.equal(s.peak_rss_mb, null, 'the server\'s memory is not ours to measure');
   }
-  const lookup = all.find((s) => s.label === 'lookup @8 c=1')!;
-  t.ok(lookup.mean_accepted_length !== null && lookup.mean_accepted_length! >= 1, 'mean accepted length comes through from the server');
-  t.ok(o.result.samples.filter((s) => s.config.startsWith('lookup')).some((s) => (s.speculation?.drafted ?? 0) > 0), 'the server drafted for the lookup config');
+  t.ok(all.find((s) => s.label === 'lookup @8 c=1')!.mean_accepted_length! > 1, 'accepted drafts come through from the server');
   const md = fs.readFileSync(path.join(o.outDir, 'summary.md'), 'utf8');
   t.match(md, /throughput tok\/s/);
   t.match(md, /speedup/);
