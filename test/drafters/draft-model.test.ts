@@ -23,7 +23,8 @@ t.test('greedy output with the draft drafter equals plain decoding (test model, 
     for (const [drafters, treeBudget] of [[['draft'], 16], [['draft'], 3], [['draft', 'lookup', 'recycling', 'retrieval'], 24], [['draft', 'retrieval'], 'auto']] as const) {
       const r = await generate(target, { promptTokens: prompt, maxTokens: 40, sampling: GREEDY, eosIds: [], drafters: [...drafters], treeBudget }, undefined, { draft });
       t.same(r.tokens, base.tokens, `${drafters.join('+')} budget ${treeBudget}, prompt ${prompt.join(' ')}`);
-      t.ok(r.speculation!.accepted > 0 && r.speculation!.accepted < r.speculation!.drafted, `partial acceptance ${r.speculation!.accepted}/${r.speculation!.drafted}`);
+      // 'auto' sizes trees from this machine's timings (it may draft nothing under load): equality is what it owes.
+      if (treeBudget !== 'auto') t.ok(r.speculation!.accepted > 0 && r.speculation!.accepted < r.speculation!.drafted, `partial acceptance ${r.speculation!.accepted}/${r.speculation!.drafted}`);
     }
   }
 });
