@@ -110,12 +110,13 @@ t.test('an engine error after the headers: error chunk, then [DONE]', async (t) 
     if (toks.length) throw errors.internal('kaboom in step');
   });
   const app = await buildTestApp(t, {}, testEngine({ generate: failing }));
-  const res = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: PROMPT, max_tokens: 8, stream: true } });
+  // Greedy, so a token certainly comes (a sampled end-of-sequence first token would leave nothing to fail on).
+  const res = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: PROMPT, max_tokens: 8, temperature: 0, stream: true } });
   t.equal(res.statusCode, 200);
   const frames = parseSse(res.payload);
   t.equal(frames[frames.length - 1], '[DONE]');
   t.same(frames[frames.length - 2], { error: { message: 'internal server error', type: 'server_error', param: null, code: 'SPRIG_ERR_INTERNAL' } }, '5xx details are hidden');
-  const after = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: PROMPT, max_tokens: 8 } });
+  const after = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: PROMPT, max_tokens: 8, temperature: 0 } });
   t.equal(after.statusCode, 500, 'non-streamed: a plain 500');
   t.match(after.json(), { error: { type: 'server_error' } });
 });
