@@ -1,22 +1,10 @@
 // `sprig make-test-model`: a deterministic random-weight checkpoint for tests and benchmarks.
 import type { Command } from 'commander';
-import type { Arch } from '../model/config.ts';
-import { makeTestModel } from '../model/make-test-model.ts';
+import { makeTestModel, type TestModelOptions } from '../model/make-test-model.ts';
 import { intArg } from './main.ts';
 
-interface Flags {
-  arch: Arch;
-  out: string;
-  seed: number;
-  layers?: number;
-  hidden?: number;
-  heads?: number;
-  kvHeads?: number;
-  vocab?: number;
-  intermediate?: number;
-  context?: number;
-  dtype?: 'float32' | 'float16' | 'bfloat16';
-}
+/** The options as flags: --out added, --context for contextLength. */
+type Flags = Omit<TestModelOptions, 'contextLength' | 'tiedEmbeddings'> & { out: string; seed: number; context?: number };
 
 export function registerMakeTestModel(program: Command): void {
   program

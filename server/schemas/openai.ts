@@ -179,16 +179,21 @@ const usage = {
   properties: { prompt_tokens: { type: 'integer' }, completion_tokens: { type: 'integer' }, total_tokens: { type: 'integer' } },
 } as const;
 
+/** The fields every response and chunk starts with. */
+const responseHead = {
+  id: { type: 'string' },
+  object: { type: 'string' },
+  created: { type: 'integer' },
+  model: { type: 'string' },
+} as const;
+
 /** Passed through as the engine reports it (see engine/stats.ts SpeculationStats). */
 const speculationStats = { type: 'object', additionalProperties: true } as const;
 
 export const completionResponseSchema = {
   type: 'object',
   properties: {
-    id: { type: 'string' },
-    object: { type: 'string' },
-    created: { type: 'integer' },
-    model: { type: 'string' },
+    ...responseHead,
     choices: {
       type: 'array',
       items: {
@@ -204,10 +209,7 @@ export const completionResponseSchema = {
 export const chatResponseSchema = {
   type: 'object',
   properties: {
-    id: { type: 'string' },
-    object: { type: 'string' },
-    created: { type: 'integer' },
-    model: { type: 'string' },
+    ...responseHead,
     choices: {
       type: 'array',
       items: {

@@ -1,16 +1,9 @@
 // Prompt lookup: longest suffix match, continuations from several matches as a trie, adaptive length.
 import t from 'tap';
+import { treePaths } from '../helpers/trees.ts';
 import { DEFAULT_LOOKUP, LookupDrafter, lookupTree } from '../../drafters/lookup.ts';
 
-const paths = (tree: NonNullable<ReturnType<typeof lookupTree>>) => {
-  const out: string[] = [];
-  for (let i = 1; i < tree.numNodes; i++) {
-    const p: number[] = [];
-    for (let j = i; j > 0; j = tree.parents[j]) p.unshift(tree.tokens[j]);
-    out.push(p.join(' '));
-  }
-  return out;
-};
+const paths = treePaths;
 
 t.test('the docstring example: two matches of the 2-gram, most recent first, sharing a prefix', async (t) => {
   const tree = lookupTree([5, 6, 7, 9, 5, 6, 7, 8, 5, 6], { ...DEFAULT_LOOKUP, maxNgram: 3, baseLength: 3, lengthPerMatchedToken: 0 }, 80, 10, 0)!;

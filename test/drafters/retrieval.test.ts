@@ -1,24 +1,17 @@
 // The retrieval drafter on hand-built datastores: longest-suffix matching in the datastore and the live context,
 // count-share scores, budget and depth limits, registry wiring, and RASD first-token pruning.
 import t from 'tap';
+import { treePaths } from '../helpers/trees.ts';
 import { createDatastore } from '../../drafters/datastore.ts';
 import { createDrafters } from '../../drafters/registry.ts';
 import { DEFAULT_RETRIEVAL, matchContext, RetrievalDrafter, retrievalDatastore, retrievalTree, setRetrievalDatastore } from '../../drafters/retrieval.ts';
 import { pruneRetrievalByDraft } from '../../drafters/retrieval-rasd.ts';
-import { NodeKind, type DraftTree } from '../../trees/draft-tree.ts';
+import { NodeKind } from '../../trees/draft-tree.ts';
 
 const ID = 3;
 const V = 20;
 
-const paths = (tree: DraftTree) => {
-  const out: string[] = [];
-  for (let i = 1; i < tree.numNodes; i++) {
-    const p: number[] = [];
-    for (let j = i; j > 0; j = tree.parents[j]) p.unshift(tree.tokens[j]);
-    out.push(p.join(' '));
-  }
-  return out;
-};
+const paths = treePaths;
 const close = (a: number, b: number) => Math.abs(a - b) < 1e-6;
 
 t.test('the docstring example: [2, 3] occurs 3 times in the datastore, continuing 4, 5, 4', async (t) => {
