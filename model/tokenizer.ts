@@ -1,4 +1,5 @@
-// Loads a Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) and its chat template.
+// Loads a Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) and its chat template, from a folder
+// or from the same objects built in memory (GGUF files carry their tokenizer as metadata).
 // The only module that imports @huggingface/tokenizers or @huggingface/jinja; it never touches model weights.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,7 +30,9 @@ export interface Tokenizer {
   applyChatTemplate(messages: ChatMessage[], opts?: { addGenerationPrompt?: boolean }): string;
 }
 
-type Json = Record<string, unknown>;
+/** A parsed JSON object (tokenizer.json, tokenizer_config.json). */
+export type JsonObject = Record<string, unknown>;
+type Json = JsonObject;
 
 /** HF classes whose fast tokenizer rebuilds its post-processor from add_bos_token / add_eos_token. */
 const BOS_FLAG_CLASSES = new Set([
@@ -56,7 +59,8 @@ function tokenContent(value: unknown): string | null {
   return null;
 }
 
-function findChatTemplate(dir: string, config: Json): string | null {
+/** The template HF would use: chat_template.jinja, then chat_template.json, then tokenizer_config's own. */
+function findChatTemplate(dir: string, config: Json): unknown {
   const jinjaFile = path.join(dir, 'chat_template.jinja');
   if (fs.existsSync(jinjaFile)) return fs.readFileSync(jinjaFile, 'utf8');
   const jsonFile = path.join(dir, 'chat_template.json');
@@ -64,10 +68,14 @@ function findChatTemplate(dir: string, config: Json): string | null {
     const tpl = readJson(jsonFile).chat_template;
     if (typeof tpl === 'string') return tpl;
   }
+  return config.chat_template;
+}
+
+/** A tokenizer_config chat_template: a string, or the older [{ name, template }, ...] list where HF picks 'default'. */
+function chatTemplateOf(config: Json): string | null {
   const tpl = config.chat_template;
   if (typeof tpl === 'string') return tpl;
   if (Array.isArray(tpl)) {
-    // Older format: [{ name, template }, ...]; HF picks the one named 'default'.
     const named = tpl as { name?: string; template?: string }[];
     const chosen = named.find((x) => x.name === 'default') ?? named[0];
     return typeof chosen?.template === 'string' ? chosen.template : null;
@@ -86,16 +94,41 @@ function maxVocabId(json: Json): number {
   return maxId;
 }
 
-export async function loadTokenizer(
-  dir: string,
-  generationConfig?: { eos_token_id?: number | number[]; bos_token_id?: number },
-): Promise<Tokenizer> {
+/** generation_config.json's fields that the tokenizer uses. */
+export interface TokenizerGenerationConfig { eos_token_id?: number | number[]; bos_token_id?: number }
+
+/**
+ * Reads an HF tokenizer folder: tokenizer.json, tokenizer_config.json (or {}), with the config's chat_template
+ * replaced by the one HF would use (chat_template.jinja or chat_template.json win over the config's own).
+ */
+export function readTokenizerFiles(dir: string): { json: Json; config: Json; jsonFile: string } {
   const jsonFile = path.join(dir, 'tokenizer.json');
   if (!fs.existsSync(jsonFile)) throw errors.checkpointMissing(`no tokenizer.json at ${jsonFile}`);
   const configFile = path.join(dir, 'tokenizer_config.json');
   const json = readJson(jsonFile);
   const config = fs.existsSync(configFile) ? readJson(configFile) : {};
+  const chatTemplate = findChatTemplate(dir, config);
+  const merged: Json = { ...config };
+  if (chatTemplate === undefined) delete merged.chat_template;
+  else merged.chat_template = chatTemplate;
+  return { json, config: merged, jsonFile };
+}
 
+export async function loadTokenizer(dir: string, generationConfig?: TokenizerGenerationConfig): Promise<Tokenizer> {
+  const { json, config, jsonFile } = readTokenizerFiles(dir);
+  return tokenizerFromJson(json, config, generationConfig, jsonFile);
+}
+
+/**
+ * Builds a Tokenizer from an in-memory tokenizer.json object and tokenizer_config object (its chat_template is
+ * used as is). `source` names where they came from, for error messages.
+ */
+export function tokenizerFromJson(
+  json: Json,
+  config: Json,
+  generationConfig: TokenizerGenerationConfig | undefined,
+  source: string,
+): Tokenizer {
   // NOTE(tokenizer): the library defaults clean_up_tokenization_spaces to true; transformers >= 4.45 defaults to false.
   const libConfig = { ...config, clean_up_tokenization_spaces: config.clean_up_tokenization_spaces === true };
   const libJson = { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [], ...json };
@@ -103,7 +136,7 @@ export async function loadTokenizer(
   try {
     hf = new HfTokenizer(libJson, libConfig);
   } catch (e) {
-    throw errors.unsupportedModel(`cannot build tokenizer from ${jsonFile}: ${(e as Error).message}`, null, { cause: e });
+    throw errors.unsupportedModel(`cannot build tokenizer from ${source}: ${(e as Error).message}`, null, { cause: e });
   }
 
   const idOf = (token: string | null): number | null => (token === null ? null : hf.token_to_id(token) ?? null);
@@ -123,7 +156,7 @@ export async function loadTokenizer(
   const vocabSize = maxVocabId(json) + 1;
   const usesBosFlags = BOS_FLAG_CLASSES.has(String(config.tokenizer_class))
     && (typeof config.add_bos_token === 'boolean' || typeof config.add_eos_token === 'boolean');
-  const chatTemplate = findChatTemplate(dir, config);
+  const chatTemplate = chatTemplateOf(config);
   let template: Template | null = null;
 
   return {
@@ -173,7 +206,7 @@ export async function loadTokenizer(
         try {
           template = new Template(chatTemplate);
         } catch (e) {
-          throw errors.unsupportedModel(`cannot parse the chat_template of ${dir}: ${(e as Error).message}`, null, { cause: e });
+          throw errors.unsupportedModel(`cannot parse the chat_template of ${source}: ${(e as Error).message}`, null, { cause: e });
         }
       }
       const specials: Record<string, string> = {};
