@@ -11,6 +11,14 @@ export const MS_DOMAIN = 'com.microsoft';
 const T_FLOAT = onnx.TensorProto.DataType.FLOAT;
 const T_INT64 = onnx.TensorProto.DataType.INT64;
 
+export type ElemType = 'float' | 'float16' | 'uint8' | 'int64';
+const ELEM: Record<ElemType, number> = {
+  float: T_FLOAT,
+  float16: onnx.TensorProto.DataType.FLOAT16,
+  uint8: onnx.TensorProto.DataType.UINT8,
+  int64: T_INT64,
+};
+
 type Attr = number | number[] | string | { floats: number[] };
 
 export class OnnxGraph {
@@ -77,23 +85,27 @@ export class OnnxGraph {
   weight(name: string, data: Float32Array, dims: number[]): string {
     const numel = dims.reduce((a, b) => a * b, 1);
     if (numel !== data.length) throw new Error(`weight ${name}: ${data.length} values for dims [${dims}]`);
+    return this.weightBytes(name, 'float', new Uint8Array(data.buffer, data.byteOffset, data.byteLength), dims);
+  }
+
+  /** A weight of any element type, as raw little-endian bytes, written to the external data file (64-byte aligned). */
+  weightBytes(name: string, elemType: ElemType, bytes: Uint8Array, dims: number[]): string {
     const pad = (64 - (this.dataOffset % 64)) % 64;
     if (pad) fs.writeSync(this.dataFd, Buffer.alloc(pad));
     this.dataOffset += pad;
-    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     fs.writeSync(this.dataFd, bytes);
     this.initializers.push({
       name,
-      dataType: T_FLOAT,
+      dataType: ELEM[elemType],
       dims,
       dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
       externalData: [
         { key: 'location', value: this.dataName },
         { key: 'offset', value: String(this.dataOffset) },
-        { key: 'length', value: String(data.byteLength) },
+        { key: 'length', value: String(bytes.byteLength) },
       ],
     });
-    this.dataOffset += data.byteLength;
+    this.dataOffset += bytes.byteLength;
     return name;
   }
 
