@@ -72,7 +72,7 @@ function findChatTemplate(dir: string, config: Json): unknown {
 }
 
 /** A tokenizer_config chat_template: a string, or the older [{ name, template }, ...] list where HF picks 'default'. */
-function chatTemplateOf(config: Json): string | null {
+export function chatTemplateOf(config: Json): string | null {
   const tpl = config.chat_template;
   if (typeof tpl === 'string') return tpl;
   if (Array.isArray(tpl)) {
