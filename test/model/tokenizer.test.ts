@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { loadTokenizer } from '../../model/tokenizer.ts';
+import { loadTokenizer, tokenizerFromJson } from '../../model/tokenizer.ts';
 import { isSprigError } from '../../common/errors.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -131,4 +131,16 @@ t.test('corrupt files are badCheckpoint; unknown components are unsupportedModel
   await t.rejects(loadTokenizer(badConfig), { code: 'SPRIG_ERR_BAD_CHECKPOINT', message: /tokenizer_config\.json/ });
   const unknown = t.testdir({ 'tokenizer.json': '{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "decoder": {"type": "Nope"}}' });
   await t.rejects(loadTokenizer(unknown), { code: 'SPRIG_ERR_UNSUPPORTED_MODEL' });
+});
+
+t.test('tokenizerFromJson builds from in-memory objects and names its source in errors', { skip: skipStories }, async (t) => {
+  const json = JSON.parse(fs.readFileSync(path.join(storiesDir, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+  const tok = tokenizerFromJson(json, { ...STORIES_CONFIG, add_bos_token: true, chat_template: '{{ bos_token }}x' }, { eos_token_id: [2, 5] }, 'mem');
+  t.same(tok.encode('Once upon a time'), [1, 403, 407, 261, 378]);
+  t.same(tok.eosIds, [2, 5]);
+  t.equal(tok.applyChatTemplate([]), '<s>x');
+  t.throws(() => tokenizerFromJson({ ...json, decoder: { type: 'Nope' } }, {}, undefined, 'in-memory.gguf'),
+    { code: 'SPRIG_ERR_UNSUPPORTED_MODEL', message: /in-memory\.gguf/ });
+  const broken = tokenizerFromJson(json, { chat_template: '{% if %}' }, undefined, 'in-memory.gguf');
+  t.throws(() => broken.applyChatTemplate([]), { code: 'SPRIG_ERR_UNSUPPORTED_MODEL', message: /in-memory\.gguf/ });
 });

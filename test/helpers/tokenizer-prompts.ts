@@ -1,0 +1,20 @@
+// Prompts that exercise a tokenizer's corners: plain text, spaces at the ends and in runs, newlines, tabs, digits,
+// punctuation, contractions, accents, CJK and emoji (byte fallback), and the empty string.
+export const TOKENIZER_PROMPTS = [
+  'Once upon a time',
+  '',
+  ' ',
+  'a',
+  '  two leading and two trailing  ',
+  'one   three    four spaces',
+  '\nstarts with a newline',
+  'Line one.\nLine two.\n\nLine four.\n',
+  'tabs\tand\ttabs',
+  'The 3 bears ate 12345 berries in 2024, at 10:45.',
+  'Punctuation! Does it work? Yes: "quotes", (parens), [brackets] & more... ok;',
+  "it's, we'll, they've, I'm, you'd",
+  'héllo wörld, Ångström, naïve café',
+  '日本語のテキスト 世界',
+  'emoji 🌱🦊 and ✨ sparkles',
+  'Lily said, "Wow!" — and ran…',
+];
