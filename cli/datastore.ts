@@ -7,11 +7,11 @@ import { createDatastore } from '../drafters/datastore.ts';
 import { readCorpusFile, tokenizerFingerprint, type TextSplit } from '../drafters/datastore-corpus.ts';
 import { loadDatastore, saveDatastore } from '../drafters/datastore-file.ts';
 import { loadCheckpoint } from '../model/checkpoint.ts';
-import { resolveModelPath } from '../model/default-model.ts';
+import { resolveModelSource } from '../model/hub.ts';
 import { loadTokenizer } from '../model/tokenizer.ts';
 
 export interface BuildDatastoreOptions {
-  /** Checkpoint folder ('default' or undefined = the embedded default model). */
+  /** Checkpoint folder or hf:OWNER/REPO[@REVISION] ('default' or undefined = the embedded default model). */
   model?: string;
   out: string;
   inputs: string[];
@@ -38,7 +38,7 @@ export interface BuildDatastoreSummary {
  * → { file: 's.ds', numDocs: 200, numTokens: 40200, fileBytes: 321728, tokenizeMs: 310, indexMs: 12 }
  */
 export async function buildDatastoreFiles(opts: BuildDatastoreOptions): Promise<BuildDatastoreSummary> {
-  const dir = resolveModelPath(opts.model);
+  const dir = await resolveModelSource(opts.model);
   const ckpt = loadCheckpoint(dir);
   const tok = await loadTokenizer(dir, ckpt.generationConfig);
   const t0 = performance.now();
@@ -71,7 +71,7 @@ export function registerDatastore(program: Command): void {
     .command('build')
     .description('tokenize text/JSONL files with a model\'s tokenizer and index them with a suffix array')
     .argument('<inputs...>', '.txt (or other text) and .jsonl files')
-    .option('--model <path>', 'Hugging Face checkpoint folder whose tokenizer to use (default: the embedded default model)')
+    .option('--model <path>', 'Hugging Face checkpoint folder whose tokenizer to use, or hf:OWNER/REPO[@REVISION] to fetch one from the Hub (default: the embedded default model)')
     .requiredOption('--out <file>', 'datastore file to write')
     .option('--split <mode>', `plain-text documents: ${SPLITS.join(' | ')}`, (v: string) => {
       if (!SPLITS.includes(v as TextSplit)) throw new InvalidArgumentError(`--split must be one of ${SPLITS.join(', ')}, got ${JSON.stringify(v)}`);

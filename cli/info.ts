@@ -1,16 +1,16 @@
 // `sprig info`: what a checkpoint is, before loading it into a session.
 import type { Command } from 'commander';
 import { loadCheckpoint, parameterCount } from '../model/checkpoint.ts';
-import { resolveModelPath } from '../model/default-model.ts';
+import { resolveModelSource } from '../model/hub.ts';
 
 export function registerInfo(program: Command): void {
   program
     .command('info')
     .description('show a checkpoint\'s architecture, size, dtype, vocabulary and context length')
-    .option('--model <path>', 'Hugging Face checkpoint folder (default: the embedded default model)')
+    .option('--model <path>', 'Hugging Face checkpoint folder, or hf:OWNER/REPO[@REVISION] to fetch one from the Hub (default: the embedded default model)')
     .option('--json', 'print JSON')
-    .action((flags: { model?: string; json?: boolean }) => {
-      const ckpt = loadCheckpoint(resolveModelPath(flags.model));
+    .action(async (flags: { model?: string; json?: boolean }) => {
+      const ckpt = loadCheckpoint(await resolveModelSource(flags.model));
       const s = ckpt.spec;
       const info = {
         path: ckpt.dir,

@@ -46,6 +46,12 @@ export const errors = {
   bodyTooLarge: make('SPRIG_ERR_BODY_TOO_LARGE', 413, 'invalid_request_error'),
   /** The request was cancelled (client gone, timeout, shutdown). */
   cancelled: make('SPRIG_ERR_CANCELLED', 499, 'invalid_request_error'),
+  /** The Hugging Face Hub (or its mirror) could not be reached, or a download from it failed. */
+  downloadFailed: make('SPRIG_ERR_DOWNLOAD_FAILED', 502, 'server_error'),
+  /** A downloaded file's sha256 or size differs from what the Hub lists for it. */
+  checksumMismatch: make('SPRIG_ERR_CHECKSUM_MISMATCH', 502, 'server_error'),
+  /** The Hugging Face Hub refused access to a gated or private repository (no HF_TOKEN, or a refused one). */
+  hubAuth: make('SPRIG_ERR_HUB_AUTH', 502, 'server_error'),
   /** An internal invariant failed: a bug. */
   internal: make('SPRIG_ERR_INTERNAL', 500, 'server_error'),
 };
