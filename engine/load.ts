@@ -8,7 +8,7 @@ import { loadDatastore } from '../drafters/datastore-file.ts';
 import { tokenizerFingerprint } from '../drafters/datastore-corpus.ts';
 import { sharedMatrix } from '../drafters/recycling.ts';
 import { checkSameVocabulary } from '../drafters/vocab-check.ts';
-import { resolveModelPath } from '../model/default-model.ts';
+import { resolveModelSource } from '../model/hub.ts';
 import { ModelRunner } from '../model/runner.ts';
 import { loadTokenizer, type Tokenizer } from '../model/tokenizer.ts';
 import type { EngineResources } from './generate.ts';
@@ -37,13 +37,13 @@ export interface LoadedEngine {
 }
 
 export async function loadEngine(opts: LoadOptions): Promise<LoadedEngine> {
-  const modelDir = resolveModelPath(opts.model);
+  const modelDir = await resolveModelSource(opts.model, { log: opts.log });
   const runner = await ModelRunner.load(modelDir, { threads: opts.threads, log: opts.log });
   const resources: EngineResources = {};
   try {
     const tokenizer = await loadTokenizer(modelDir, runner.checkpoint.generationConfig);
     if (opts.draft) {
-      const draftDir = path.resolve(opts.draft);
+      const draftDir = await resolveModelSource(opts.draft, { log: opts.log });
       resources.draft = await ModelRunner.load(draftDir, { threads: opts.threads, log: opts.log });
       const draftTok = await loadTokenizer(draftDir, resources.draft.checkpoint.generationConfig);
       checkSameVocabulary({ name: modelDir, vocabSize: runner.vocab, tokenizer }, { name: draftDir, vocabSize: resources.draft.vocab, tokenizer: draftTok });
