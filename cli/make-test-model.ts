@@ -9,9 +9,9 @@ type Flags = Omit<TestModelOptions, 'contextLength' | 'tiedEmbeddings'> & { out:
 export function registerMakeTestModel(program: Command): void {
   program
     .command('make-test-model')
-    .description('write a deterministic random-weight checkpoint (HF format, with tokenizer.json)')
+    .description('write a deterministic random-weight checkpoint (HF format with tokenizer.json, or a GGUF file)')
     .requiredOption('--arch <arch>', 'llama | qwen2 | gpt2')
-    .requiredOption('--out <dir>', 'output folder')
+    .requiredOption('--out <path>', 'output folder (HF) or .gguf file (--format gguf)')
     .option('--seed <n>', 'random seed', intArg('--seed', 0), 0)
     .option('--layers <n>', 'transformer layers', intArg('--layers', 1))
     .option('--hidden <n>', 'hidden size', intArg('--hidden', 2))
@@ -21,11 +21,13 @@ export function registerMakeTestModel(program: Command): void {
     .option('--intermediate <n>', 'MLP size', intArg('--intermediate', 1))
     .option('--context <n>', 'context length', intArg('--context', 8))
     .option('--dtype <dtype>', 'float32 | float16 | bfloat16', 'float32')
+    .option('--format <format>', 'hf | gguf', 'hf')
+    .option('--quant <type>', 'GGUF matrix type: f32 | f16 | q8_0 | q4_0 | q4_k | q6_k (with --format gguf)', 'f32')
     .action((f: Flags) => {
       makeTestModel(f.out, {
         arch: f.arch, seed: f.seed, layers: f.layers, hidden: f.hidden, heads: f.heads, kvHeads: f.kvHeads,
-        vocab: f.vocab, intermediate: f.intermediate, contextLength: f.context, dtype: f.dtype,
+        vocab: f.vocab, intermediate: f.intermediate, contextLength: f.context, dtype: f.dtype, format: f.format, quant: f.quant,
       });
-      process.stdout.write(`wrote ${f.arch} test model to ${f.out}\n`);
+      process.stdout.write(`wrote ${f.arch} test model to ${f.out}${f.format === 'gguf' ? ` (GGUF, ${f.quant})` : ''}\n`);
     });
 }

@@ -1,10 +1,12 @@
 // Deterministic random-weight checkpoints in Hugging Face format (config, safetensors, tokenizer),
 // for tests and benchmarks. The same options and seed always give the same bytes.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { errors } from '../common/errors.ts';
 import { Rng } from '../engine/rng.ts';
 import type { Arch } from './config.ts';
+import { convertCheckpointToGguf, GGUF_QUANTS, type GgufQuant } from './gguf/convert.ts';
 import { writeTestTokenizer } from './make-tokenizer.ts';
 import { writeSafetensors, type StDtype } from './safetensors.ts';
 
@@ -20,11 +22,17 @@ export interface TestModelOptions {
   contextLength?: number;
   dtype?: 'float32' | 'float16' | 'bfloat16';
   tiedEmbeddings?: boolean;
+  /** 'hf' (default): a checkpoint folder at outDir. 'gguf': a llama.cpp file at outDir (llama and qwen2 only). */
+  format?: 'hf' | 'gguf';
+  /** Storage type of the GGUF file's matrices (format 'gguf'; default f32). */
+  quant?: GgufQuant;
 }
 
 const ST_DTYPE: Record<string, StDtype> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
 
 export function makeTestModel(outDir: string, o: TestModelOptions): void {
+  if (o.format === 'gguf') return makeTestGguf(outDir, o);
+  if (o.format !== undefined && o.format !== 'hf') throw errors.invalidParam(`--format ${o.format} is not one of hf, gguf`, 'format');
   const arch = o.arch;
   if (!['llama', 'qwen2', 'gpt2'].includes(arch)) throw errors.invalidParam(`--arch ${arch} is not one of llama, qwen2, gpt2`, 'arch');
   const seed = o.seed ?? 0;
@@ -119,4 +127,19 @@ export function makeTestModel(outDir: string, o: TestModelOptions): void {
   writeSafetensors(path.join(outDir, 'model.safetensors'), tensors, ST_DTYPE[dtype]);
   fs.writeFileSync(path.join(outDir, 'generation_config.json'), JSON.stringify({ bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id }, null, 2));
   writeTestTokenizer(outDir, { style: arch === 'gpt2' ? 'gpt2' : 'llama', vocabSize: V });
+}
+
+/** The HF checkpoint generated into a temporary folder, then converted (model/gguf/convert.ts) to `file`. */
+function makeTestGguf(file: string, o: TestModelOptions): void {
+  const quant = o.quant ?? 'f32';
+  if (!GGUF_QUANTS.includes(quant)) throw errors.invalidParam(`--quant ${quant} is not one of ${GGUF_QUANTS.join(', ')}`, 'quant');
+  if (o.arch === 'gpt2') throw errors.invalidParam('--format gguf supports --arch llama and qwen2, not gpt2', 'format');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sprig-gguf-src-'));
+  try {
+    makeTestModel(tmp, { ...o, format: 'hf' });
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    convertCheckpointToGguf(tmp, file, quant);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
