@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DRAFTER_NAMES } from '../drafters/registry.ts';
 import { loadEngine } from '../engine/load.ts';
+import type { QuantizeMode } from '../model/graph/weight-format.ts';
 import { buildConfigs, defaultDrafterSpecs, labelConfigs, parseDrafterSpecs } from './configs.ts';
 import { checkLossless, formatMismatches } from './lossless.ts';
 import { gitCommit, machineInfo, REPO_ROOT } from './machine.ts';
@@ -46,6 +47,9 @@ export interface BenchOptions {
   warmup: number;
   seed: number;
   threads: number;
+  /** In-process: --quantize / --draft-quantize. */
+  quantize?: QuantizeMode;
+  draftQuantize?: QuantizeMode;
   out?: string;
   runId?: string;
   /** The command line, recorded next to the tables. */
@@ -111,7 +115,7 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
     samples = out.samples;
     warnings.push(...out.warnings);
   } else {
-    const engine = await loadEngine({ model: o.model, draft: o.draft, datastore: o.datastore, threads: o.threads });
+    const engine = await loadEngine({ model: o.model, draft: o.draft, datastore: o.datastore, threads: o.threads, quantize: o.quantize, draftQuantize: o.draftQuantize });
     try {
       const { runner, tokenizer } = engine;
       const suite = o.suite === 'auto' ? (tokenizer.hasChatTemplate ? 'general' : 'stories') : o.suite;

@@ -1,6 +1,7 @@
 // `sprig` command line: generate, info, make-test-model, serve. Flags are validated here and fail loudly.
 import { Command, InvalidArgumentError } from 'commander';
 import { isSprigError } from '../common/errors.ts';
+import { QUANTIZE_MODES, type QuantizeMode } from '../model/graph/weight-format.ts';
 import { registerDatastore } from './datastore.ts';
 import { registerBench } from './bench.ts';
 import { registerGenerate } from './generate.ts';
@@ -54,3 +55,13 @@ export function budgetArg(v: string): number | 'auto' {
   if (v === 'auto') return 'auto';
   return intArg('--tree-budget', 0)(v);
 }
+
+/** --quantize / --draft-quantize: none, q8 or q4. */
+export function quantizeArg(flag: string) {
+  return (v: string): QuantizeMode => {
+    if (!(QUANTIZE_MODES as readonly string[]).includes(v)) throw new InvalidArgumentError(`${flag} must be one of ${QUANTIZE_MODES.join(', ')}, got ${JSON.stringify(v)}`);
+    return v as QuantizeMode;
+  };
+}
+
+export const QUANTIZE_HELP = 'store float weights quantized in the graph: none (f32; f16/bf16 are widened, 2× their file size), q8 (Q8_0, ~1.06 bytes per weight), q4 (Q4_0, head Q6_K, ~0.6 bytes per weight); quantized GGUF tensors keep their own type';

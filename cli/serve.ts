@@ -4,7 +4,8 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_DRAFTERS, DRAFTER_NAMES } from '../drafters/registry.ts';
 import { DEFAULT_SERVER_CONFIG as D } from '../server/config.ts';
 import { startServer, type ServeOptions } from '../server/main.ts';
-import { budgetArg, intArg } from './main.ts';
+import { budgetArg, intArg, QUANTIZE_HELP, quantizeArg } from './main.ts';
+import type { QuantizeMode } from '../model/graph/weight-format.ts';
 
 function listArg(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -16,8 +17,10 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve the OpenAI-compatible API (/v1/completions, /v1/chat/completions, /v1/models, /health, /metrics)')
-    .addOption(opt('--model <path>', 'Hugging Face checkpoint folder (default: the embedded default model)', 'SPRIG_MODEL'))
+    .addOption(opt('--model <path>', 'Hugging Face checkpoint folder, .gguf file, or hf:OWNER/REPO[:QUANT] (default: the embedded default model)', 'SPRIG_MODEL'))
     .addOption(opt('--draft <path>', 'draft model checkpoint for the `draft` drafter (same vocabulary as --model)', 'SPRIG_DRAFT'))
+    .addOption(opt('--quantize <mode>', QUANTIZE_HELP, 'SPRIG_QUANTIZE').argParser(quantizeArg('--quantize')).default('none'))
+    .addOption(opt('--draft-quantize <mode>', 'the same for the draft model', 'SPRIG_DRAFT_QUANTIZE').argParser(quantizeArg('--draft-quantize')).default('none'))
     .addOption(opt('--datastore <file>', 'token datastore for the `retrieval` drafter (sprig datastore build)', 'SPRIG_DATASTORE'))
     .addOption(opt('--recycling-state <file>', 'keep Token Recycling\'s matrix in this file: loaded at start, saved at shutdown', 'SPRIG_RECYCLING_STATE'))
     .addOption(opt('--drafters <names>', `default drafters for requests, comma-separated: ${DRAFTER_NAMES.join(', ')} (default: ${DEFAULT_DRAFTERS.join(',')}; none = plain decoding)`, 'SPRIG_DRAFTERS').argParser(listArg))
@@ -54,6 +57,8 @@ export function registerServe(program: Command): void {
 export interface ServeFlags {
   model?: string;
   draft?: string;
+  quantize: QuantizeMode;
+  draftQuantize: QuantizeMode;
   datastore?: string;
   recyclingState?: string;
   drafters?: string[];
@@ -76,6 +81,8 @@ export function serveOptions(f: ServeFlags): ServeOptions {
   return {
     model: f.model,
     draft: f.draft,
+    quantize: f.quantize,
+    draftQuantize: f.draftQuantize,
     datastore: f.datastore,
     recyclingState: f.recyclingState,
     threads: f.threads,

@@ -9,15 +9,20 @@ import { tokenizerFingerprint } from '../drafters/datastore-corpus.ts';
 import { sharedMatrix } from '../drafters/recycling.ts';
 import { checkSameVocabulary } from '../drafters/vocab-check.ts';
 import { resolveModelSource } from '../model/hub.ts';
+import type { QuantizeMode } from '../model/graph/weight-format.ts';
 import { ModelRunner } from '../model/runner.ts';
-import { loadTokenizer, type Tokenizer } from '../model/tokenizer.ts';
+import type { Tokenizer } from '../model/tokenizer.ts';
 import type { EngineResources } from './generate.ts';
 
 export interface LoadOptions {
-  /** Checkpoint folder; undefined = the embedded default model. */
+  /** Checkpoint folder or .gguf file; undefined = the embedded default model. */
   model?: string;
-  /** Draft checkpoint folder for the `draft` drafter. */
+  /** Draft checkpoint folder or .gguf file for the `draft` drafter. */
   draft?: string;
+  /** How the target's float matrices are stored (--quantize). */
+  quantize?: QuantizeMode;
+  /** How the draft's float matrices are stored (--draft-quantize). */
+  draftQuantize?: QuantizeMode;
   /** Datastore file for the `retrieval` drafter. */
   datastore?: string;
   threads?: number;
@@ -38,14 +43,17 @@ export interface LoadedEngine {
 
 export async function loadEngine(opts: LoadOptions): Promise<LoadedEngine> {
   const modelDir = await resolveModelSource(opts.model, { log: opts.log });
-  const runner = await ModelRunner.load(modelDir, { threads: opts.threads, log: opts.log });
+  if (!opts.model || opts.model === 'default') {
+    opts.log?.warn({ model: modelDir }, 'serving the embedded default model: random weights, it writes noise; pass --model PATH (an HF folder or a .gguf file) or --model hf:OWNER/REPO:Q4_K_M for a real model');
+  }
+  const runner = await ModelRunner.load(modelDir, { threads: opts.threads, quantize: opts.quantize, log: opts.log });
   const resources: EngineResources = {};
   try {
-    const tokenizer = await loadTokenizer(modelDir, runner.checkpoint.generationConfig);
+    const tokenizer = await runner.source.loadTokenizer();
     if (opts.draft) {
       const draftDir = await resolveModelSource(opts.draft, { log: opts.log });
-      resources.draft = await ModelRunner.load(draftDir, { threads: opts.threads, log: opts.log });
-      const draftTok = await loadTokenizer(draftDir, resources.draft.checkpoint.generationConfig);
+      resources.draft = await ModelRunner.load(draftDir, { threads: opts.threads, quantize: opts.draftQuantize, log: opts.log });
+      const draftTok = await resources.draft.source.loadTokenizer();
       checkSameVocabulary({ name: modelDir, vocabSize: runner.vocab, tokenizer }, { name: draftDir, vocabSize: resources.draft.vocab, tokenizer: draftTok });
     }
     if (opts.datastore) {
@@ -61,7 +69,7 @@ export async function loadEngine(opts: LoadOptions): Promise<LoadedEngine> {
     }
     return {
       modelDir,
-      modelId: path.basename(modelDir),
+      modelId: runner.source.name,
       runner,
       tokenizer,
       resources,

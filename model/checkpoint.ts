@@ -5,7 +5,7 @@ import path from 'node:path';
 import { errors } from '../common/errors.ts';
 import { parseConfig, type ModelSpec } from './config.ts';
 import { listCheckpointTensors, readTensorF32, type TensorInfo } from './safetensors.ts';
-import type { WeightSource } from './graph/build-decoder.ts';
+import type { WeightSource } from './weights.ts';
 
 export interface Checkpoint {
   dir: string;
@@ -45,12 +45,20 @@ export function loadCheckpoint(dir: string): Checkpoint {
 
 /** WeightSource over a checkpoint: reads (and converts to f32) one tensor per call. */
 export function checkpointWeights(ckpt: Checkpoint): WeightSource {
+  const info = (name: string) => {
+    const t = ckpt.tensors.get(name);
+    if (!t) throw errors.badCheckpoint(`${ckpt.dir}: tensor ${name} is missing (architecture ${ckpt.spec.architecture})`);
+    return t;
+  };
+  const get = (name: string) => ({ data: readTensorF32(info(name)), shape: info(name).shape });
   return {
     has: (name) => ckpt.tensors.has(name),
-    get: (name) => {
-      const info = ckpt.tensors.get(name);
-      if (!info) throw errors.badCheckpoint(`${ckpt.dir}: tensor ${name} is missing (architecture ${ckpt.spec.architecture})`);
-      return { data: readTensorF32(info), shape: info.shape };
+    typeOf: (name) => info(name).dtype,
+    get,
+    // NOTE: served as f32 (what the graph stores for an unquantized checkpoint), whatever the file's float type.
+    raw: (name) => {
+      const t = get(name);
+      return { type: 'F32', shape: t.shape, data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
     },
   };
 }

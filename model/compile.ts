@@ -4,13 +4,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Checkpoint } from './checkpoint.ts';
-import { checkpointWeights } from './checkpoint.ts';
 import { buildDecoderGraph } from './graph/build-decoder.ts';
 import { OnnxGraph } from './graph/onnx-graph.ts';
+import type { QuantizeMode } from './graph/weight-format.ts';
+import type { ModelSource } from './source.ts';
 
 /** Bump when the graph layout changes: old cache entries are then ignored. */
-export const BUILDER_VERSION = 'sprig-graph-5';
+export const BUILDER_VERSION = 'sprig-graph-6';
 
 export function cacheRoot(): string {
   return process.env.SPRIG_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'sprig');
@@ -52,12 +52,14 @@ function fileHash(file: string, memoPath: string): string {
   return digest;
 }
 
-export function graphKey(ckpt: Checkpoint): string {
+/** The compiled graph's cache key: builder version, the model's defining text and files, and the quantization. */
+export function graphKey(src: ModelSource, quantize: QuantizeMode): string {
   const h = crypto.createHash('sha256');
   h.update(BUILDER_VERSION);
-  h.update(ckpt.configText);
+  h.update(src.keyText);
+  h.update(`quantize=${quantize}`);
   const memo = path.join(cacheRoot(), 'file-hashes.json');
-  for (const f of ckpt.weightFiles) h.update(fileHash(f, memo));
+  for (const f of src.keyFiles) h.update(fileHash(f, memo));
   return h.digest('hex').slice(0, 32);
 }
 
@@ -68,10 +70,10 @@ export interface CompiledModel {
   compileMs: number;
 }
 
-/** Returns the path of the compiled model.onnx for this checkpoint, building it if needed. */
-export function compileCheckpoint(ckpt: Checkpoint): CompiledModel {
+/** Returns the path of the compiled model.onnx for this model and quantization, building it if needed. */
+export function compileModel(src: ModelSource, quantize: QuantizeMode = 'none'): CompiledModel {
   const t0 = performance.now();
-  const key = graphKey(ckpt);
+  const key = graphKey(src, quantize);
   const dir = path.join(cacheRoot(), 'graphs', key);
   const modelPath = path.join(dir, 'model.onnx');
   if (fs.existsSync(modelPath)) return { modelPath, key, cached: true, compileMs: performance.now() - t0 };
@@ -85,13 +87,13 @@ export function compileCheckpoint(ckpt: Checkpoint): CompiledModel {
     if (elapsed < 1000 && done < total) return;
     if (elapsed < 1000 && !reported) return;
     reported = true;
-    process.stderr.write(`\r[sprig] building ONNX graph for ${path.basename(ckpt.dir)}: layer ${done}/${total} (${(elapsed / 1000).toFixed(1)} s)${done === total ? '\n' : ''}`);
+    process.stderr.write(`\r[sprig] building ONNX graph for ${src.name}: layer ${done}/${total} (${(elapsed / 1000).toFixed(1)} s)${done === total ? '\n' : ''}`);
   };
   try {
     const g = new OnnxGraph(path.join(tmp, 'weights.bin'), 'weights.bin');
-    const bytes = buildDecoderGraph(ckpt.spec, checkpointWeights(ckpt), g, progress);
+    const bytes = buildDecoderGraph(src.spec, src.weights, g, { quantize, onProgress: progress });
     fs.writeFileSync(path.join(tmp, 'model.onnx'), bytes);
-    fs.writeFileSync(path.join(tmp, 'source.json'), JSON.stringify({ checkpoint: ckpt.dir, builder: BUILDER_VERSION, created: new Date().toISOString() }));
+    fs.writeFileSync(path.join(tmp, 'source.json'), JSON.stringify({ model: src.path, quantize, builder: BUILDER_VERSION, created: new Date().toISOString() }));
     fs.mkdirSync(path.dirname(dir), { recursive: true });
     try {
       fs.renameSync(tmp, dir);
@@ -105,6 +107,6 @@ export function compileCheckpoint(ckpt: Checkpoint): CompiledModel {
     throw e;
   }
   const compileMs = performance.now() - t0;
-  if (compileMs > 1000 && !reported) process.stderr.write(`[sprig] built ONNX graph for ${path.basename(ckpt.dir)} in ${(compileMs / 1000).toFixed(1)} s\n`);
+  if (compileMs > 1000 && !reported) process.stderr.write(`[sprig] built ONNX graph for ${src.name} in ${(compileMs / 1000).toFixed(1)} s\n`);
   return { modelPath, key, cached: false, compileMs };
 }

@@ -3,8 +3,9 @@
 import { errors } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
 import os from 'node:os';
-import { loadCheckpoint, parameterCount, type Checkpoint } from './checkpoint.ts';
-import { compileCheckpoint } from './compile.ts';
+import { compileModel } from './compile.ts';
+import type { QuantizeMode } from './graph/weight-format.ts';
+import { openModelSource, type ModelSource } from './source.ts';
 import type { ModelSpec } from './config.ts';
 import { KvCache } from './kv-cache.ts';
 import { createSession, floatTensor, int64Tensor, type Feeds, type OnnxSession } from './onnx-session.ts';
@@ -19,6 +20,8 @@ export interface RunnerOptions {
   maxTreeRows?: number;
   /** Tokens per prefill forward. */
   prefillChunk?: number;
+  /** How float matrices are stored in the graph (quantized GGUF tensors keep their type). */
+  quantize?: QuantizeMode;
   log?: Logger;
 }
 
@@ -30,27 +33,29 @@ export class ModelRunner {
   private readonly prefillChunk: number;
 
   private constructor(
-    readonly checkpoint: Checkpoint,
+    readonly source: ModelSource,
     private readonly session: OnnxSession,
     opts: RunnerOptions,
-    readonly compileInfo: { modelPath: string; cached: boolean; compileMs: number },
+    readonly compileInfo: { modelPath: string; cached: boolean; compileMs: number; quantize: QuantizeMode },
     /** onnxruntime intra-op threads in use. */
     readonly threads: number,
   ) {
-    this.spec = checkpoint.spec;
-    this.vocab = checkpoint.spec.vocabSize;
-    this.contextLength = checkpoint.spec.contextLength;
+    this.spec = source.spec;
+    this.vocab = source.spec.vocabSize;
+    this.contextLength = source.spec.contextLength;
     this.maxTreeRows = opts.maxTreeRows ?? 256;
     this.prefillChunk = opts.prefillChunk ?? 256;
   }
 
-  static async load(modelDir: string, opts: RunnerOptions = {}): Promise<ModelRunner> {
-    const ckpt = loadCheckpoint(modelDir);
-    const compiled = compileCheckpoint(ckpt);
-    const threads = opts.threads || defaultThreads(parameterCount(ckpt));
-    opts.log?.info({ model: ckpt.dir, graph: compiled.modelPath, cached: compiled.cached, compileMs: Math.round(compiled.compileMs), threads }, 'graph ready');
+  /** Loads a HF checkpoint folder or a .gguf file, compiling (or reusing) its graph. */
+  static async load(modelPath: string, opts: RunnerOptions = {}): Promise<ModelRunner> {
+    const src = openModelSource(modelPath);
+    const quantize = opts.quantize ?? 'none';
+    const compiled = compileModel(src, quantize);
+    const threads = opts.threads || defaultThreads(src.parameterCount);
+    opts.log?.info({ model: src.path, format: src.format, types: src.typeSummary, quantize, graph: compiled.modelPath, cached: compiled.cached, compileMs: Math.round(compiled.compileMs), threads }, 'graph ready');
     const session = await createSession(compiled.modelPath, { threads });
-    return new ModelRunner(ckpt, session, opts, compiled, threads);
+    return new ModelRunner(src, session, opts, { ...compiled, quantize }, threads);
   }
 
   newCache(): KvCache {

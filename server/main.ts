@@ -8,6 +8,7 @@ import { verifyCostCurve } from '../engine/verify-cost.ts';
 import { buildApp } from './app.ts';
 import { resolveServerConfig, type ServerConfig } from './config.ts';
 import { openEngine, type Engine } from './engine.ts';
+import type { QuantizeMode } from '../model/graph/weight-format.ts';
 
 export interface ServeOptions extends Partial<ServerConfig> {
   /** Checkpoint folder; undefined = the embedded default model. */
@@ -20,6 +21,9 @@ export interface ServeOptions extends Partial<ServerConfig> {
   recyclingState?: string;
   /** onnxruntime intra-op threads; 0 = onnxruntime chooses. */
   threads?: number;
+  /** --quantize / --draft-quantize: how float weights are stored in the graph. */
+  quantize?: QuantizeMode;
+  draftQuantize?: QuantizeMode;
 }
 
 export interface StartDeps {
@@ -41,7 +45,7 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   const config = resolveServerConfig(opts);
   const drafters = parseDrafters(config.drafters, '--drafters');
   if (drafters.includes('draft') && !opts.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
-  const loading = deps.engine ?? openEngine({ model: opts.model, draft: opts.draft, datastore: opts.datastore, recyclingState: opts.recyclingState, threads: opts.threads, log: log.child({ component: 'engine' }) });
+  const loading = deps.engine ?? openEngine({ model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, datastore: opts.datastore, recyclingState: opts.recyclingState, threads: opts.threads, log: log.child({ component: 'engine' }) });
   const app = buildApp(config, { engine: loading, logger: log });
   let url: string;
   try {

@@ -8,22 +8,29 @@
 //
 // Everything stays 3D [1, n, ·] so the graph needs no reshapes: per-op overhead dominates small models on CPU.
 import type { ModelSpec } from '../config.ts';
+import type { WeightSource } from '../weights.ts';
 import { OnnxGraph } from './onnx-graph.ts';
+import { matrixFormat, type QuantizeMode } from './weight-format.ts';
+import { nbitsGather, nbitsMatMul } from './nbits-ops.ts';
 
-export interface WeightSource {
-  has(name: string): boolean;
-  /** Float32 data and shape of a checkpoint tensor; throws naming the tensor when it is missing. */
-  get(name: string): { data: Float32Array; shape: number[] };
-}
+export type { WeightSource } from '../weights.ts';
 
 export interface BuildProgress {
   (done: number, total: number): void;
 }
 
-export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: OnnxGraph, onProgress?: BuildProgress): Uint8Array {
+export interface BuildOptions {
+  /** How f32/f16/bf16 matrices are stored in the graph; already-quantized GGUF tensors stay as they are. */
+  quantize?: QuantizeMode;
+  onProgress?: BuildProgress;
+}
+
+export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: OnnxGraph, opts: BuildOptions = {}): Uint8Array {
   const { hidden: D, numHeads: H, numKvHeads: KV, headDim: HD, numLayers: L } = spec;
   const names = weightNames(spec, weights);
   const gpt2 = spec.arch === 'gpt2';
+  const quantize = opts.quantize ?? 'none';
+  const onProgress = opts.onProgress;
 
   g.input('input_ids', 'int64', [1, 'n']);
   g.input('position_ids', 'int64', [1, 'n']);
@@ -40,39 +47,79 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
   };
 
   /**
-   * x [1, n, in] · W → [1, n, Σ out], as one MatMul over HF Linear weights ([out, in], transposed here once)
-   * or GPT-2 Conv1D weights ([in, out], as they are); several weights are stacked along `out` and the result
-   * split back, so q/k/v and gate/up are one MatMul each.
+   * x [1, n, in] · W → [1, n, Σ out] for HF Linear weights ([out, in]) or GPT-2 Conv1D weights ([in, out]).
+   * Consecutive weights of one storage format are stacked along `out` into one MatMul (f32) or one MatMulNBits
+   * (quantized) and split back, so q/k/v and gate/up are one product each unless their formats differ.
    */
   const linear = (t: string, wNames: string[], bNames: (string | null)[], name: string, outNames?: string[]): string[] => {
-    const parts = wNames.map((wn) => weights.get(wn));
-    const inF = gpt2 ? parts[0].shape[0] : parts[0].shape[1];
-    const outs = parts.map((p) => (gpt2 ? p.shape[1] : p.shape[0]));
-    const total = outs.reduce((a, b) => a + b, 0);
-    const wData = new Float32Array(inF * total); // [in, Σ out]
-    let col = 0;
-    parts.forEach((p, pi) => {
-      const o = outs[pi];
-      for (let i = 0; i < inF; i++) {
-        for (let j = 0; j < o; j++) wData[i * total + col + j] = gpt2 ? p.data[i * o + j] : p.data[j * inF + i];
-      }
-      col += o;
-    });
-    let y = g.op('MatMul', [t, g.weight(`${name}.weight`, wData, [inF, total])]);
+    const formats = wNames.map((wn) => matrixFormat(weights, wn, quantize, gpt2));
+    const outs: string[] = [];
+    let i = 0;
+    while (i < wNames.length) {
+      let j = i + 1;
+      while (j < wNames.length && formats[j].key === formats[i].key) j++;
+      const group = wNames.slice(i, j);
+      const gname = j - i === wNames.length ? name : `${name}.${i}`;
+      const groupOuts = outNames?.slice(i, j);
+      outs.push(...linearGroup(t, group, bNames.slice(i, j), gname, formats[i].kind === 'nbits', groupOuts));
+      i = j;
+    }
+    return outs;
+  };
+
+  const linearGroup = (t: string, wNames: string[], bNames: (string | null)[], name: string, quantized: boolean, outNames?: string[]): string[] => {
+    let y: string;
+    let outs: number[];
+    if (quantized) {
+      const parts = wNames.map((wn) => matrixFormat(weights, wn, quantize, gpt2).nbits());
+      outs = parts.map((p) => p.rows);
+      y = nbitsMatMul(g, t, parts, name);
+    } else {
+      const parts = wNames.map((wn) => weights.get(wn));
+      const inF = gpt2 ? parts[0].shape[0] : parts[0].shape[1];
+      outs = parts.map((p) => (gpt2 ? p.shape[1] : p.shape[0]));
+      const total = outs.reduce((a, b) => a + b, 0);
+      const wData = new Float32Array(inF * total); // [in, Σ out]
+      let col = 0;
+      parts.forEach((p, pi) => {
+        const o = outs[pi];
+        for (let r = 0; r < inF; r++) {
+          for (let c = 0; c < o; c++) wData[r * total + col + c] = gpt2 ? p.data[r * o + c] : p.data[c * inF + r];
+        }
+        col += o;
+      });
+      y = g.op('MatMul', [t, g.weight(`${name}.weight`, wData, [inF, total])]);
+    }
     if (bNames.some((b) => b !== null)) {
-      const bData = new Float32Array(total);
+      const bData = new Float32Array(outs.reduce((a, b) => a + b, 0));
       let bo = 0;
       bNames.forEach((bn, i) => {
         if (bn) bData.set(weights.get(bn).data, bo);
         bo += outs[i];
       });
-      y = g.op('Add', [y, g.weight(`${name}.bias`, bData, [total])]);
+      y = g.op('Add', [y, g.weight(`${name}.bias`, bData, [bData.length])]);
     }
-    return outs.length === 1 ? [y] : g.opN('Split', [y, g.constInt64(outs)], outs.length, { axis: 2 }, outNames);
+    if (outs.length === 1) {
+      if (outNames) g.op('Identity', [y], {}, outNames[0]);
+      return outNames ?? [y];
+    }
+    return g.opN('Split', [y, g.constInt64(outs)], outs.length, { axis: 2 }, outNames);
   };
 
-  const embed = w(names.embed); // [vocab, D]
-  let x = g.op('Gather', [embed, 'input_ids'], { axis: 0 }); // [1, n, D]
+  // The embedding stays in its stored form: quantized rows are gathered and dequantized by GatherBlockQuantized,
+  // sharing the head's MatMulNBits initializer when the embedding is tied.
+  const tiedHead = names.head === names.embed;
+  const embedFormat = matrixFormat(weights, names.embed, quantize, false, tiedHead ? 'head' : 'matrix');
+  let embedF32 = '';
+  let x: string;
+  let headShared: ReturnType<typeof nbitsGather> | null = null;
+  if (embedFormat.kind === 'nbits') {
+    headShared = nbitsGather(g, embedFormat.nbits(), 'input_ids', 'embed', D);
+    x = headShared.out; // [1, n, D]
+  } else {
+    embedF32 = w(names.embed); // [vocab, D]
+    x = g.op('Gather', [embedF32, 'input_ids'], { axis: 0 }); // [1, n, D]
+  }
   if (names.posEmbed) x = g.op('Add', [x, g.op('Gather', [w(names.posEmbed), 'position_ids'], { axis: 0 })]);
 
   // Rotary embedding (RoPE, Su et al. 2021, HF rotate-half layout) as onnxruntime's RotaryEmbedding contrib op,
@@ -150,8 +197,14 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
 
   const xf = norm(x, names.finalNorm);
   const rows = g.op('Gather', [xf, 'logits_rows'], { axis: 1 }); // [1, m, D]
-  const head = names.head === names.embed ? embed : w(names.head); // [vocab, D]
-  g.op('MatMul', [rows, g.op('Transpose', [head], { perm: [1, 0] })], {}, 'logits'); // [1, m, vocab]
+  const headFormat = matrixFormat(weights, names.head, quantize, false, 'head');
+  if (headFormat.kind === 'nbits') {
+    const logits = nbitsMatMul(g, rows, [headFormat.nbits()], 'head', tiedHead ? headShared?.weights : undefined);
+    g.op('Identity', [logits], {}, 'logits'); // [1, m, vocab]
+  } else {
+    const head = tiedHead && embedF32 ? embedF32 : w(names.head); // [vocab, D]
+    g.op('MatMul', [rows, g.op('Transpose', [head], { perm: [1, 0] })], {}, 'logits'); // [1, m, vocab]
+  }
 
   g.output('logits', 'float', [1, 'm', spec.vocabSize]);
   for (let l = 0; l < L; l++) {

@@ -22,7 +22,7 @@ function sink() {
 
 t.test('a concurrency sweep against a Sprig server started in the test', async (t) => {
   const runner = await ModelRunner.load(MODEL, { threads: 1 });
-  const tokenizer = await loadTokenizer(MODEL, runner.checkpoint.generationConfig);
+  const tokenizer = await loadTokenizer(MODEL, runner.source.generationConfig);
   // A fixed tree budget: 'auto' sizes trees from timings, and this test checks plumbing, not this machine's speed.
   const app = buildApp({ maxConcurrent: 4, treeBudget: 8 }, { engine: createEngine({ runner, tokenizer, modelId: 'bench-test' }), logger: false });
   t.teardown(async () => {

@@ -57,7 +57,7 @@ for (const [name, opts] of Object.entries(ARCHS)) {
 t.test('stories260K: greedy speculative output equals --drafters none on 12 prompts × 128 tokens', { skip: !hasStories && 'no ../shared/models' }, async (t) => {
   const runner = await ModelRunner.load(STORIES, { threads: 1 });
   t.teardown(() => runner.dispose());
-  const tok = await loadTokenizer(STORIES, runner.checkpoint.generationConfig);
+  const tok = await loadTokenizer(STORIES, runner.source.generationConfig);
   const prompts = [
     'Once upon a time', 'Lily and Ben went to the park.', 'The little dog was sad because', 'Tom had a red ball. He',
     'One day, a big bird', 'The sun was hot and the kids', 'Mom said, "Let\'s bake a cake!"', 'There was a tiny frog who',

@@ -1,14 +1,17 @@
 // Test-only reference forward pass in plain TypeScript (naive loops, float64), for llama / qwen2 / gpt2.
 // Given tokens, their positions and who-may-attend-whom, it returns logits for every token.
-import { loadCheckpoint, checkpointWeights } from '../../model/checkpoint.ts';
 import { weightNames } from '../../model/graph/build-decoder.ts';
+import type { ModelSpec } from '../../model/config.ts';
+import { openModelSource } from '../../model/source.ts';
+import type { WeightSource } from '../../model/weights.ts';
 
 type Vec = Float64Array;
 
-export function referenceForward(modelDir: string, tokens: number[], positions: number[], canAttend: (i: number, j: number) => boolean): Float64Array[] {
-  const ckpt = loadCheckpoint(modelDir);
-  const spec = ckpt.spec;
-  const ws = checkpointWeights(ckpt);
+/** `model`: a checkpoint folder or .gguf file, or a spec with the weights to use (e.g. quantized-dequantized). */
+export function referenceForward(model: string | { spec: ModelSpec; weights: WeightSource }, tokens: number[], positions: number[], canAttend: (i: number, j: number) => boolean): Float64Array[] {
+  const src = typeof model === 'string' ? openModelSource(model) : model;
+  const spec = src.spec;
+  const ws = src.weights;
   const names = weightNames(spec, ws);
   const W = (name: string) => Float64Array.from(ws.get(name).data);
   const { hidden: D, numHeads: H, numKvHeads: KV, headDim: HD, numLayers: L } = spec;

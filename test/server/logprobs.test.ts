@@ -27,7 +27,7 @@ t.test('completions: parallel arrays whose tokens add up to the text', async (t)
 
 t.test('stories260K: the token strings add up to the text exactly', { skip: !hasStories && 'no ../shared/models' }, async (t) => {
   const runner = await ModelRunner.load(STORIES, { threads: 1 });
-  const tokenizer = await loadTokenizer(STORIES, runner.checkpoint.generationConfig);
+  const tokenizer = await loadTokenizer(STORIES, runner.source.generationConfig);
   const app = await buildTestApp(t, {}, createEngine({ runner, tokenizer, modelId: 'stories' }));
   for (const stream of [false, true]) {
     const res = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'Once upon a time', max_tokens: 40, temperature: 0, logprobs: 1, stream } });
