@@ -44,6 +44,22 @@ export const errors = {
   queueFull: make('SPRIG_ERR_QUEUE_FULL', 429, 'rate_limit_error'),
   /** The request body exceeds the size limit. */
   bodyTooLarge: make('SPRIG_ERR_BODY_TOO_LARGE', 413, 'invalid_request_error'),
+  /** The HTTP request or its JSON body cannot be read (bad JSON, body shorter than its Content-Length, bad framing). */
+  malformedRequest: make('SPRIG_ERR_MALFORMED_REQUEST', 400, 'invalid_request_error'),
+  /** A known path asked with a method it does not serve. */
+  methodNotAllowed: make('SPRIG_ERR_METHOD_NOT_ALLOWED', 405, 'invalid_request_error'),
+  /** The client took longer than --receive-timeout-ms to send its whole request. */
+  receiveTimeout: make('SPRIG_ERR_RECEIVE_TIMEOUT', 408, 'invalid_request_error'),
+  /** The body's Content-Type is missing or not one the route reads. */
+  unsupportedMediaType: make('SPRIG_ERR_UNSUPPORTED_MEDIA_TYPE', 415, 'invalid_request_error'),
+  /** The request's header block is larger than the HTTP server accepts. */
+  headersTooLarge: make('SPRIG_ERR_HEADERS_TOO_LARGE', 431, 'invalid_request_error'),
+  /** The server is draining (shutting down): no new generations. */
+  draining: make('SPRIG_ERR_DRAINING', 503, 'server_error'),
+  /** A running request was cut off at the drain timeout of a shutdown. */
+  shutdownCut: make('SPRIG_ERR_SHUTDOWN', 503, 'server_error'),
+  /** A request ran past its time budget (--request-timeout-ms), queued or running. */
+  timeBudget: make('SPRIG_ERR_TIMEOUT', 504, 'server_error'),
   /** The request was cancelled (client gone, timeout, shutdown). */
   cancelled: make('SPRIG_ERR_CANCELLED', 499, 'invalid_request_error'),
   /** The Hugging Face Hub (or its mirror) could not be reached, or a download from it failed. */

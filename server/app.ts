@@ -5,9 +5,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { logger as processLogger } from '../common/log.ts';
 import { registerApiKey } from './auth.ts';
+import { clientErrorHandler } from './client-errors.ts';
 import { resolveServerConfig, type ServerConfig } from './config.ts';
 import type { Engine } from './engine.ts';
 import { registerErrorHandler } from './error-handler.ts';
+import { registerJsonBody } from './json-body.ts';
 import { Metrics } from './metrics.ts';
 import { SpecLog } from './spec-log.ts';
 import { registerChatCompletions } from './routes/chat-completions.ts';
@@ -34,11 +36,19 @@ declare module 'fastify' {
 export function buildApp(config: Partial<ServerConfig>, deps: AppDeps): FastifyInstance {
   const cfg = resolveServerConfig(config);
   const log = deps.logger === undefined ? processLogger : deps.logger;
-  const app = Fastify({
+  const receiveMs = cfg.receiveTimeoutMs;
+  const app: FastifyInstance = Fastify({
     ...(log === false ? { logger: false } : { loggerInstance: log }),
     bodyLimit: cfg.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    // --receive-timeout-ms: Node's requestTimeout covers headers and body; its check runs every
+    // connectionsCheckingInterval, so that interval is a fraction of the timeout (408s come on time).
+    requestTimeout: receiveMs,
+    http: { requestTimeout: receiveMs, headersTimeout: receiveMs, connectionsCheckingInterval: Math.min(1000, Math.max(25, Math.floor(receiveMs / 8))) },
+    clientErrorHandler: clientErrorHandler(receiveMs, () => app.log),
+    // Draining is answered by the routes (503 in OpenAI's shape), not by fastify's own 503.
+    return503OnClosing: false,
   }) as unknown as FastifyInstance;
 
   const scheduler = new Scheduler(cfg.maxConcurrent, cfg.maxQueue);
@@ -48,6 +58,10 @@ export function buildApp(config: Partial<ServerConfig>, deps: AppDeps): FastifyI
   app.addHook('onClose', async () => specLog.stop());
   const state = new ServerState(cfg, scheduler, metrics, deps.engine);
   app.decorate('sprig', state);
+  if (cfg.maxConnections > 0) {
+    app.server.maxConnections = cfg.maxConnections;
+    app.server.on('drop', () => metrics.connectionsDropped.inc());
+  }
 
   if (cfg.corsOrigins.length > 0) {
     app.register(cors, {
@@ -63,6 +77,7 @@ export function buildApp(config: Partial<ServerConfig>, deps: AppDeps): FastifyI
     metrics.requests.inc({ endpoint: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
   registerApiKey(app, cfg.apiKey);
+  registerJsonBody(app);
   registerErrorHandler(app);
   registerHealth(app, state);
   registerModels(app, state);

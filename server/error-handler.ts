@@ -2,14 +2,15 @@
 // { error: { message, type, param, code } }. 5xx details are logged, NEVER sent to the client.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { errors, isSprigError, type SprigError } from '../common/errors.ts';
+import { JSON_TYPE } from './json-body.ts';
 
 export interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string };
 }
 
-/** The envelope a client sees; a 5xx says only that the server failed. */
+/** The envelope a client sees; a 500 says only that the server failed (503 and 504 say why: draining, cut off). */
 export function errorBody(e: SprigError): ErrorBody {
-  const message = e.statusCode >= 500 ? 'internal server error' : e.message;
+  const message = e.statusCode === 500 ? 'internal server error' : e.message;
   return { error: { message, type: e.type, param: e.param, code: e.code } };
 }
 
@@ -35,8 +36,22 @@ function paramPath(instancePath: string, extra?: string): string {
   return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
 }
 
+/** A size limit (maxItems, minItems) that failed in the one anyOf branch of the right type, e.g. 17 stop strings. */
+function anyOfLimit(list: AjvError[], anyOf: AjvError): SprigError | null {
+  const limit = list.find((x) => x.instancePath === anyOf.instancePath && (x.keyword === 'maxItems' || x.keyword === 'minItems'));
+  if (!limit) return null;
+  const param = paramPath(anyOf.instancePath);
+  const n = Number(limit.params.limit);
+  const bound = limit.keyword === 'maxItems' ? `at most ${n}` : `at least ${n}`;
+  return errors.invalidParam(`Invalid value for '${param}': an array here may have ${bound} ${n === 1 ? 'entry' : 'entries'}`, param);
+}
+
 function validationError(list: AjvError[]): SprigError {
   const e = list.find((x) => x.keyword === 'anyOf') ?? list[0];
+  if (e.keyword === 'anyOf') {
+    const limited = anyOfLimit(list, e);
+    if (limited) return limited;
+  }
   switch (e.keyword) {
     case 'additionalProperties': {
       const param = paramPath(e.instancePath, String(e.params.additionalProperty));
@@ -72,11 +87,16 @@ export function toSprigError(err: unknown): SprigError {
   const fe = err as Partial<FastifyError> & { validation?: AjvError[] };
   if (Array.isArray(fe.validation) && fe.validation.length > 0) return validationError(fe.validation);
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errors.bodyTooLarge(`request body is larger than the server's limit (${fe.message})`, null, { cause: err });
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return errors.unsupportedMediaType(`${fe.message}: send the body as ${JSON_TYPE}`, null, { cause: err });
+  if (fe.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return errors.malformedRequest('the request body did not match its Content-Length', null, { cause: err });
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return errors.invalidParam(fe.message ?? 'bad request', null, { cause: err });
   }
   return errors.internal('internal server error', null, { cause: err });
 }
+
+/** The methods a 405 may list in Allow (HEAD and OPTIONS come with GET and CORS). */
+const ROUTE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
@@ -87,7 +107,13 @@ export function registerErrorHandler(app: FastifyInstance): void {
     return reply.code(e.statusCode).send(errorBody(e));
   });
   app.setNotFoundHandler((request, reply) => {
-    const e = errors.notFound(`no route ${request.method} ${request.url.split('?')[0]}`);
+    const path = request.url.split('?')[0];
+    const allowed = ROUTE_METHODS.filter((method) => app.hasRoute({ method, url: path }));
+    if (allowed.length > 0) {
+      const e = errors.methodNotAllowed(`${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`);
+      return reply.code(405).header('allow', allowed.join(', ')).send(errorBody(e));
+    }
+    const e = errors.notFound(`no route ${request.method} ${path}`);
     return reply.code(404).send(errorBody(e));
   });
 }

@@ -135,3 +135,51 @@ t.test('CORS: configured origins only; preflight needs no key', async (t) => {
   const noCors = await buildTestApp(t);
   t.notOk((await noCors.inject({ method: 'GET', url: '/health', headers: { origin: 'http://ui.test' } })).headers['access-control-allow-origin'], 'no CORS unless configured');
 });
+
+t.test('415: a body that is not JSON, or has no content type, names the type and what is accepted', async (t) => {
+  const app = await buildTestApp(t);
+  const plain = await app.inject({ method: 'POST', url: '/v1/completions', payload: 'hello', headers: { 'content-type': 'text/plain' } });
+  t.equal(plain.statusCode, 415);
+  t.match(errorOf(plain), { type: 'invalid_request_error', code: 'SPRIG_ERR_UNSUPPORTED_MEDIA_TYPE', param: null });
+  t.match(errorOf(plain).message, /text\/plain/);
+  t.match(errorOf(plain).message, /application\/json/);
+  const none = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: '{"messages":[]}', headers: { 'content-type': '' } });
+  t.equal(none.statusCode, 415, 'no content type');
+  t.match(errorOf(none), { code: 'SPRIG_ERR_UNSUPPORTED_MEDIA_TYPE', message: /no Content-Type/ });
+  const charset = await app.inject({ method: 'POST', url: '/v1/completions', payload: JSON.stringify(OK_BODY), headers: { 'content-type': 'application/json; charset=utf-8' } });
+  t.equal(charset.statusCode, 200, 'application/json with a charset is fine');
+});
+
+t.test('405: a known path with the wrong method, with Allow', async (t) => {
+  const app = await buildTestApp(t);
+  const get = await app.inject({ method: 'GET', url: '/v1/completions' });
+  t.equal(get.statusCode, 405);
+  t.equal(get.headers.allow, 'POST');
+  t.match(errorOf(get), { type: 'invalid_request_error', code: 'SPRIG_ERR_METHOD_NOT_ALLOWED', message: /GET .*\/v1\/completions.*POST/ });
+  const put = await app.inject({ method: 'PUT', url: '/health?x=1' });
+  t.equal(put.statusCode, 405);
+  t.match(put.headers.allow, /GET/);
+  t.equal((await app.inject({ method: 'GET', url: '/v1/nothing' })).statusCode, 404, 'an unknown path is still 404');
+});
+
+t.test('messages name the real cause', async (t) => {
+  const app = await buildTestApp(t);
+  const post = (payload: string) => app.inject({ method: 'POST', url: '/v1/completions', payload, headers: { 'content-type': 'application/json' } });
+  const stops = await post(JSON.stringify({ prompt: 'x', stop: Array.from({ length: 17 }, (_, i) => `s${i}`) }));
+  t.equal(stops.statusCode, 400);
+  t.match(errorOf(stops), { param: 'stop', message: /at most 16/ });
+  t.notMatch(errorOf(stops).message, /non-empty/);
+  const proto = await post('{"prompt": "x", "__proto__": {"polluted": true}}');
+  t.equal(proto.statusCode, 400);
+  t.match(errorOf(proto), { code: 'SPRIG_ERR_INVALID_PARAM', param: '__proto__', message: /"__proto__"/ });
+  t.notMatch(errorOf(proto).message, /not valid JSON/);
+  const ctor = await post('{"prompt": "x", "constructor": {"prototype": {"polluted": true}}}');
+  t.equal(ctor.statusCode, 400);
+  t.match(errorOf(ctor).message, /"constructor"/);
+  const broken = await post('{"prompt": "x",');
+  t.equal(broken.statusCode, 400);
+  t.match(errorOf(broken), { code: 'SPRIG_ERR_MALFORMED_REQUEST', message: /not valid JSON/ });
+  const empty = await post('');
+  t.equal(empty.statusCode, 400);
+  t.match(errorOf(empty).message, /empty/i);
+});
