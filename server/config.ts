@@ -12,6 +12,10 @@ export interface ServerConfig {
   maxConcurrent: number;
   /** Per-request budget from arrival (queue wait included); 0 = none. */
   requestTimeoutMs: number;
+  /** Most time a client may take to send a whole request, headers and body (408 past it); 0 = none. */
+  receiveTimeoutMs: number;
+  /** Sockets open at once; Node closes any beyond it as soon as they connect. 0 = no limit. */
+  maxConnections: number;
   /** Allowed CORS origins ('*' for any); empty = no CORS headers. */
   corsOrigins: string[];
   bodyLimitBytes: number;
@@ -34,6 +38,8 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   maxQueue: 64,
   maxConcurrent: 8,
   requestTimeoutMs: 600_000,
+  receiveTimeoutMs: 30_000,
+  maxConnections: 1024,
   corsOrigins: [],
   bodyLimitBytes: 4 * 1024 * 1024,
   drafters: [],

@@ -21,6 +21,8 @@ export class Metrics {
   readonly specDraftTokens: Counter;
   readonly specAcceptedTokens: Counter;
   readonly specAcceptedPerPos: Counter<'position'>;
+  readonly connectionsDropped: Counter;
+  readonly requestsCut: Counter<'cause'>;
 
   constructor(scheduler: Scheduler, registry = new Registry()) {
     this.registry = registry;
@@ -39,6 +41,9 @@ export class Metrics {
       name: 'sprig_num_requests_waiting', help: 'Generations waiting for a slot.', registers,
       collect() { this.set(scheduler.waiting); },
     });
+    this.connectionsDropped = new Counter({ name: 'sprig_connections_dropped_total', help: 'Connections closed on arrival because --max-connections sockets were open.', registers });
+    this.requestsCut = new Counter({ name: 'sprig_requests_cut_total', help: 'Generation requests cut off before they finished, by cause (shutdown: the drain timeout; timeout: --request-timeout-ms).', labelNames: ['cause'], registers });
+    for (const cause of ['shutdown', 'timeout']) this.requestsCut.inc({ cause }, 0);
     this.specDrafts = new Counter({ name: 'sprig_spec_decode_num_drafts', help: 'Speculative steps that verified a draft.', registers });
     this.specDraftTokens = new Counter({ name: 'sprig_spec_decode_num_draft_tokens', help: 'Draft tokens sent to verification.', registers });
     this.specAcceptedTokens = new Counter({ name: 'sprig_spec_decode_num_accepted_tokens', help: 'Draft tokens accepted.', registers });

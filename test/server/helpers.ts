@@ -28,7 +28,7 @@ export function loadTestModel(): Promise<TestModel> {
   loaded ??= (async () => {
     const dir = testModelDir();
     const runner = await ModelRunner.load(dir, { threads: 1 });
-    const tokenizer = await loadTokenizer(dir, runner.checkpoint.generationConfig);
+    const tokenizer = await loadTokenizer(dir, runner.source.generationConfig);
     return { runner, tokenizer };
   })();
   return loaded;
@@ -112,3 +112,38 @@ export async function greedyReference(prompt: string, maxTokens: number): Promis
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** ms from connect to the socket's close. */
+  closedAfterMs: number;
+}
+
+/**
+ * A request written by hand on a raw socket (for what fetch cannot send: oversized headers, short or
+ * trickled bodies). `drive` writes to the socket; resolves when the server closes it (or after limitMs).
+ */
+export function rawHttp(base: string, drive: (socket: import('node:net').Socket) => void, limitMs = 20_000): Promise<RawResponse> {
+  const { hostname, port } = new URL(base);
+  return import('node:net').then((net) => new Promise<RawResponse>((resolve, reject) => {
+    const started = performance.now();
+    const socket = net.connect(Number(port), hostname, () => drive(socket));
+    let data = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no close within ${limitMs} ms; got ${JSON.stringify(data.slice(0, 200))}`));
+    }, limitMs);
+    socket.on('data', (b: Buffer) => (data += b.toString()));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const [head, ...rest] = data.split('\r\n\r\n');
+      const lines = head.split('\r\n');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
+      const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      resolve({ status, headers, body: rest.join('\r\n\r\n'), closedAfterMs: performance.now() - started });
+    });
+  }));
+}
