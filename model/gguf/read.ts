@@ -82,8 +82,10 @@ function parse(r: HeaderReader, file: string): GgufFile {
   if (version !== 2 && version !== 3) {
     throw errors.badCheckpoint(`${file}: GGUF version ${version} is not supported (supported: 2, 3; reconvert it with a current llama.cpp)`);
   }
-  const tensorCount = r.count('the tensor count', 8 + 4 + 8 + 4 + 8);
-  const kvCount = r.count('the metadata count', 8 + 4);
+  // Counts are not checked against the file size here (nothing is allocated from them): a wrong one runs into
+  // the end of the file and fails there, naming the entry being read.
+  const tensorCount = r.u64Number('the tensor count');
+  const kvCount = r.u64Number('the metadata count');
 
   const metadata: GgufMetadata = {};
   const kvs: GgufKv[] = [];
