@@ -105,7 +105,7 @@ function specFromMetadata(file: string, md: GgufMetadata, known: { arch: 'llama'
     }
     if (Array.isArray(v)) throw errors.unsupportedModel(`${file}: ${arch}.${key} varies per layer (${v.length} values), which Sprig does not support`);
     if (typeof v !== 'number' && typeof v !== 'bigint') throw errors.badCheckpoint(`${file}: ${arch}.${key}=${JSON.stringify(v)} is not a number`);
-    return Number(v);
+    return typeof v === 'number' ? shortestF32(v) : Number(v);
   };
   const experts = num('expert_count', 0);
   if (experts > 0) throw errors.unsupportedModel(`${file}: ${arch}.expert_count=${experts}: mixture-of-experts models are not supported`);
@@ -217,4 +217,14 @@ function checkShapes(file: string, s: ModelSpec, byHf: Map<string, GgufTensorInf
 
 function ggufLabel(hfName: string): string {
   return `${ggufNameOf(hfName)} (${hfName})`;
+}
+
+/** The shortest decimal that is the same float32 (an f32 field's 9.99999975e-6 reads as 1e-5, as HF configs say). */
+function shortestF32(v: number): number {
+  if (Math.fround(v) !== v) return v;
+  for (let digits = 1; digits < 10; digits++) {
+    const d = Number(v.toPrecision(digits));
+    if (Math.fround(d) === v) return d;
+  }
+  return v;
 }

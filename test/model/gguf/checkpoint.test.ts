@@ -34,7 +34,7 @@ t.test('stories260K.gguf serves the same tensors as stories260K-hf, in HF names 
   const h = hf.spec;
   for (const k of ['arch', 'numLayers', 'hidden', 'numHeads', 'numKvHeads', 'headDim', 'intermediate', 'vocabSize', 'contextLength', 'tiedEmbeddings', 'qkvBias', 'bosTokenId'] as const) t.same(s[k], h[k], k);
   t.same(Array.from(s.ropeInvFreq!), Array.from(h.ropeInvFreq!));
-  t.equal(s.normEps, Math.fround(1e-5), 'eps as stored (f32)');
+  t.equal(s.normEps, 1e-5, 'the f32 field read as the decimal it stands for');
   t.same(s.eosTokenIds, [2]);
   t.equal(s.architecture, 'LlamaForCausalLM (GGUF)');
   t.equal(s.dtype, 'F32');
