@@ -1,14 +1,12 @@
 // `sprig datastore build|info`: tokenize a corpus with a model's tokenizer into a suffix-array datastore for the
 // retrieval drafter, and show what a datastore file holds.
-import path from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { createDatastore } from '../drafters/datastore.ts';
 import { readCorpusFile, tokenizerFingerprint, type TextSplit } from '../drafters/datastore-corpus.ts';
 import { loadDatastore, saveDatastore } from '../drafters/datastore-file.ts';
-import { loadCheckpoint } from '../model/checkpoint.ts';
+import { openModelSource } from '../model/source.ts';
 import { resolveModelSource } from '../model/hub.ts';
-import { loadTokenizer } from '../model/tokenizer.ts';
 
 export interface BuildDatastoreOptions {
   /** Checkpoint folder or hf:OWNER/REPO[@REVISION] ('default' or undefined = the embedded default model). */
@@ -38,9 +36,8 @@ export interface BuildDatastoreSummary {
  * → { file: 's.ds', numDocs: 200, numTokens: 40200, fileBytes: 321728, tokenizeMs: 310, indexMs: 12 }
  */
 export async function buildDatastoreFiles(opts: BuildDatastoreOptions): Promise<BuildDatastoreSummary> {
-  const dir = await resolveModelSource(opts.model);
-  const ckpt = loadCheckpoint(dir);
-  const tok = await loadTokenizer(dir, ckpt.generationConfig);
+  const src = openModelSource(await resolveModelSource(opts.model));
+  const tok = await src.loadTokenizer();
   const t0 = performance.now();
   const docs: number[][] = [];
   for (const file of opts.inputs) {
@@ -49,7 +46,7 @@ export async function buildDatastoreFiles(opts: BuildDatastoreOptions): Promise<
     }
   }
   const t1 = performance.now();
-  const ds = createDatastore(docs, { vocab: ckpt.spec.vocabSize, tokenizer: tokenizerFingerprint(tok), name: path.basename(dir) });
+  const ds = createDatastore(docs, { vocab: src.spec.vocabSize, tokenizer: tokenizerFingerprint(tok), name: src.name });
   const t2 = performance.now();
   const fileBytes = saveDatastore(ds, opts.out);
   return { file: opts.out, numDocs: ds.numDocs, numTokens: ds.tokens.length, fileBytes, tokenizeMs: t1 - t0, indexMs: t2 - t1 };
