@@ -7,6 +7,7 @@ import { registerBench } from './bench.ts';
 import { registerGenerate } from './generate.ts';
 import { registerInfo } from './info.ts';
 import { registerMakeTestModel } from './make-test-model.ts';
+import { registerProfile } from './profile.ts';
 import { registerServe } from './serve.ts';
 
 export async function main(argv: string[]): Promise<void> {
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<void> {
   registerGenerate(program);
   registerInfo(program);
   registerMakeTestModel(program);
+  registerProfile(program);
   registerServe(program);
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -7,10 +7,14 @@ export type Feeds = Record<string, ort.Tensor>;
 export interface SessionOptions {
   /** Intra-op threads; 0 lets onnxruntime choose. */
   threads?: number;
+  /** Write onnxruntime's per-op profile (Chrome trace JSON) to files starting with this path. */
+  profilePrefix?: string;
 }
 
 export interface OnnxSession {
   run(feeds: Feeds): Promise<Record<string, ort.Tensor>>;
+  /** Flushes the profile when the session was created with profilePrefix. */
+  endProfiling(): void;
   release(): Promise<void>;
 }
 
@@ -22,9 +26,11 @@ export async function createSession(modelPath: string, opts: SessionOptions = {}
     intraOpNumThreads: opts.threads ?? 0,
     interOpNumThreads: 1,
     logSeverityLevel: 3,
+    ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
   });
   return {
     run: (feeds) => session.run(feeds),
+    endProfiling: () => session.endProfiling(),
     release: () => session.release(),
   };
 }

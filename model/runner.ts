@@ -22,6 +22,8 @@ export interface RunnerOptions {
   prefillChunk?: number;
   /** How float matrices are stored in the graph (quantized GGUF tensors keep their type). */
   quantize?: QuantizeMode;
+  /** onnxruntime per-op profiling to files starting with this path (sprig profile). */
+  profilePrefix?: string;
   log?: Logger;
 }
 
@@ -54,7 +56,7 @@ export class ModelRunner {
     const compiled = compileModel(src, quantize);
     const threads = opts.threads || defaultThreads(src.parameterCount);
     opts.log?.info({ model: src.path, format: src.format, types: src.typeSummary, quantize, graph: compiled.modelPath, cached: compiled.cached, compileMs: Math.round(compiled.compileMs), threads }, 'graph ready');
-    const session = await createSession(compiled.modelPath, { threads });
+    const session = await createSession(compiled.modelPath, { threads, profilePrefix: opts.profilePrefix });
     return new ModelRunner(src, session, opts, { ...compiled, quantize }, threads);
   }
 
@@ -126,6 +128,11 @@ export class ModelRunner {
     if (numTokens > this.contextLength) {
       throw errors.contextOverflow(`${numTokens} tokens do not fit the context window of ${this.contextLength} tokens`);
     }
+  }
+
+  /** Flushes onnxruntime's profile (runners loaded with profilePrefix). */
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   async dispose(): Promise<void> {
