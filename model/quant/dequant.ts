@@ -15,7 +15,8 @@ export function dequantize(type: GgmlType, bytes: Uint8Array, numel: number): Fl
   const blocks = numel / blockElems;
   switch (type) {
     case 'F32':
-      out.set(new Float32Array(bytes.slice(0, need).buffer)); // a copy, so any byte offset is fine
+      // Copied first when the bytes do not start on a 4-byte boundary (a Float32Array view needs one).
+      out.set(bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, numel) : new Float32Array(new Uint8Array(bytes.subarray(0, need)).buffer));
       break;
     case 'F16': {
       const h = halfTable();

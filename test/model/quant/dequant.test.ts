@@ -13,6 +13,10 @@ t.test('F32, F16 (normal, subnormal, extremes) and BF16', async (t) => {
   const unaligned = new Uint8Array(9);
   unaligned.set(f, 1);
   t.same(Array.from(dequantize('F32', unaligned.subarray(1), 2)), [1.5, -2.25]);
+  const pooled = Buffer.concat([Buffer.from([9]), Buffer.from(f)]); // a view into Node's shared pool, odd offset
+  t.same(Array.from(dequantize('F32', pooled.subarray(1), 2)), [1.5, -2.25]);
+  const aligned = Buffer.from(f); // pooled too, at some multiple-of-8 offset
+  t.same(Array.from(dequantize('F32', aligned, 2)), [1.5, -2.25]);
   // 0x3c00 = 1, 0x3555 ≈ 1/3, 0x0001 = 2^-24 (smallest subnormal), 0x83ff = -(1023 · 2^-24), 0x7bff = 65504, 0xfc00 = -Inf
   const h = new Uint8Array(new Uint16Array([0x3c00, 0x3555, 0x0001, 0x83ff, 0x7bff, 0xfc00]).buffer);
   t.same(Array.from(dequantize('F16', h, 6)), [1, 0.333251953125, 2 ** -24, -1023 * 2 ** -24, 65504, -Infinity]);
