@@ -136,9 +136,11 @@ function makeTestGguf(file: string, o: TestModelOptions): void {
   if (o.arch === 'gpt2') throw errors.invalidParam('--format gguf supports --arch llama and qwen2, not gpt2', 'format');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sprig-gguf-src-'));
   try {
-    makeTestModel(tmp, { ...o, format: 'hf' });
+    // The folder's name becomes general.name: the file's own, so the same options give the same bytes.
+    const src = path.join(tmp, path.basename(file).replace(/\.gguf$/i, ''));
+    makeTestModel(src, { ...o, format: 'hf' });
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    convertCheckpointToGguf(tmp, file, quant);
+    convertCheckpointToGguf(src, file, quant);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

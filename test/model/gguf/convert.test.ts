@@ -94,6 +94,15 @@ t.test('tokenizer metadata goes in; a gpt2 checkpoint is refused', async (t) => 
   t.throws(() => makeTestModel(path.join(dir, 'g.gguf'), { arch: 'gpt2', format: 'gguf' }), { code: 'SPRIG_ERR_INVALID_PARAM' });
 });
 
+t.test('the same options give the same bytes', async (t) => {
+  const dir = t.testdir();
+  const opts = { ...SMALL, hidden: 64, intermediate: 64, format: 'gguf' as const, quant: 'q4_k' as const };
+  makeTestModel(path.join(dir, 'a', 'm.gguf'), opts);
+  makeTestModel(path.join(dir, 'b', 'm.gguf'), opts);
+  t.ok(fs.readFileSync(path.join(dir, 'a', 'm.gguf')).equals(fs.readFileSync(path.join(dir, 'b', 'm.gguf'))));
+  t.equal(readGguf(path.join(dir, 'a', 'm.gguf')).metadata['general.name'], 'm');
+});
+
 t.test('sprig make-test-model --format gguf --quant q4_0 writes a file that opens', async (t) => {
   const file = path.join(t.testdir(), 'cli.gguf');
   const bin = path.resolve(import.meta.dirname, '../../../bin/sprig.js');
