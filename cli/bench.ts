@@ -5,7 +5,7 @@ import { DRAFTER_NAMES } from '../drafters/registry.ts';
 import { runBench, type BenchOptions } from '../bench/bench.ts';
 import { defaultDrafterSpecs } from '../bench/configs.ts';
 import { SUITES } from '../bench/workloads.ts';
-import { intArg, QUANTIZE_HELP, quantizeArg } from './main.ts';
+import { intArg, QUANTIZE_HELP, quantizeArg } from './args.ts';
 
 function list(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter(Boolean);

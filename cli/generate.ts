@@ -5,7 +5,7 @@ import { loadEngine } from '../engine/load.ts';
 import { IncrementalDetokenizer } from '../model/detokenizer.ts';
 import { generate } from '../engine/generate.ts';
 import { DEFAULT_DRAFTERS, DRAFTER_NAMES, parseDrafters } from '../drafters/registry.ts';
-import { budgetArg, floatArg, intArg, QUANTIZE_HELP, quantizeArg } from './main.ts';
+import { budgetArg, floatArg, intArg, QUANTIZE_HELP, quantizeArg } from './args.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
 
 interface GenerateFlags {

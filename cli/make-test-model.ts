@@ -1,7 +1,7 @@
 // `sprig make-test-model`: a deterministic random-weight checkpoint for tests and benchmarks.
 import type { Command } from 'commander';
 import { makeTestModel, type TestModelOptions } from '../model/make-test-model.ts';
-import { intArg } from './main.ts';
+import { intArg } from './args.ts';
 
 /** The options as flags: --out added, --context for contextLength. */
 type Flags = Omit<TestModelOptions, 'contextLength' | 'tiedEmbeddings'> & { out: string; seed: number; context?: number };

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { profileForwards } from '../bench/profile.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
 import { resolveModelSource } from '../model/hub.ts';
-import { intArg, QUANTIZE_HELP, quantizeArg } from './main.ts';
+import { intArg, QUANTIZE_HELP, quantizeArg } from './args.ts';
 
 interface ProfileFlags { model?: string; quantize: QuantizeMode; threads: number; prefix: number; sizes: string; runs: number; json?: boolean }
 

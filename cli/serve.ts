@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_DRAFTERS, DRAFTER_NAMES } from '../drafters/registry.ts';
 import { DEFAULT_SERVER_CONFIG as D } from '../server/config.ts';
 import { startServer, type ServeOptions } from '../server/main.ts';
-import { budgetArg, intArg, QUANTIZE_HELP, quantizeArg } from './main.ts';
+import { budgetArg, intArg, QUANTIZE_HELP, quantizeArg } from './args.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
 
 function listArg(v: string): string[] {
