@@ -17,6 +17,7 @@ import { registerCompletions } from './routes/completions.ts';
 import { registerHealth } from './routes/health.ts';
 import { registerModels } from './routes/models.ts';
 import { Scheduler } from './scheduler.ts';
+import { drainingError } from './serve-job.ts';
 import { ServerState } from './state.ts';
 
 export interface AppDeps {
@@ -56,8 +57,9 @@ export function buildApp(config: Partial<ServerConfig>, deps: AppDeps): FastifyI
   const specLog = new SpecLog(app.log.child({ component: 'speculation' }));
   metrics.specLog = specLog;
   app.addHook('onClose', async () => specLog.stop());
-  const state = new ServerState(cfg, scheduler, metrics, deps.engine);
+  const state = new ServerState(cfg, scheduler, metrics, deps.engine, app.log);
   app.decorate('sprig', state);
+  app.addHook('onClose', async () => state.close());
   if (cfg.maxConnections > 0) {
     app.server.maxConnections = cfg.maxConnections;
     app.server.on('drop', () => metrics.connectionsDropped.inc());
@@ -77,6 +79,11 @@ export function buildApp(config: Partial<ServerConfig>, deps: AppDeps): FastifyI
     metrics.requests.inc({ endpoint: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
   registerApiKey(app, cfg.apiKey);
+  app.addHook('onRequest', async (request, reply) => {
+    if (!state.draining) return;
+    reply.header('connection', 'close'); // let clients reconnect to another instance
+    if (request.method === 'POST' && !request.is404) throw drainingError();
+  });
   registerJsonBody(app);
   registerErrorHandler(app);
   registerHealth(app, state);

@@ -19,6 +19,8 @@ export interface Engine {
   /** Whether the `draft` drafter can run (the server was started with --draft). */
   readonly hasDraftModel: boolean;
   readonly tokenizer: Tokenizer;
+  /** Where a worker thread can build the same tokenizer (the model's folder or file); none = encode on the event loop. */
+  readonly tokenizerPath?: string;
   readonly runner: ModelRunner;
   generate(req: GenerateRequest, onTokens?: OnTokens): Promise<GenerateResult>;
   dispose(): Promise<void>;
@@ -27,6 +29,8 @@ export interface Engine {
 export interface EngineParts {
   runner: ModelRunner;
   tokenizer: Tokenizer;
+  /** Set only when `tokenizer` is exactly what openModelSource(tokenizerPath).loadTokenizer() builds. */
+  tokenizerPath?: string;
   modelId: string;
   resources?: EngineResources;
   /** Defaults to engine/generate.ts. */
@@ -48,6 +52,7 @@ export function createEngine(parts: EngineParts): Engine {
     maxTreeTokens: runner.maxTreeRows - 1,
     hasDraftModel: resources.draft !== undefined,
     tokenizer,
+    tokenizerPath: parts.tokenizerPath,
     runner,
     generate: (req, onTokens) => run(runner, { eosIds, ...req }, onTokens, resources),
     dispose: parts.dispose ?? (() => runner.dispose()),
@@ -57,5 +62,5 @@ export function createEngine(parts: EngineParts): Engine {
 /** Loads the target (and --draft / --datastore) through engine/load.ts. */
 export async function openEngine(opts: LoadOptions): Promise<Engine> {
   const loaded = await loadEngine(opts);
-  return createEngine({ ...loaded, dispose: loaded.dispose });
+  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose });
 }

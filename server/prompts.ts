@@ -1,7 +1,10 @@
 // Request prompts → token ids: completions' four prompt forms, and chat messages through the
-// checkpoint's chat template. Every failure is a 400 that names the offending param.
+// checkpoint's chat template. Every failure is a 400 that names the offending param. A prompt that cannot
+// fit the context window is refused BEFORE it is tokenized (the byte bound) or decoded (token ids).
 import { errors } from '../common/errors.ts';
 import type { ChatMessage, Tokenizer } from '../model/tokenizer.ts';
+import { minTokens } from './prompt-bound.ts';
+import { INLINE_BYTES, type PromptEncoder } from './prompt-encoder.ts';
 import type { ChatMessageBody, CompletionBody } from './schemas/openai.ts';
 
 export interface Prompt {
@@ -10,31 +13,87 @@ export interface Prompt {
   text: string;
 }
 
-function checkIds(ids: number[], vocabSize: number, param: string): number[] {
+/** What a prompt must leave room for in the context window. */
+export interface PromptRoom {
+  contextLength: number;
+  /** Tokens that must fit after the prompt: max_tokens, or 1 when it is left open (0 for echo-only). */
+  minNew: number;
+  /** How the request asked for them, for the message: 'max_tokens (16)' or 'at least 1 new token'. */
+  asked: string;
+  /** The param an overflow names: max_tokens when the request set it, else the prompt's. */
+  param: string;
+  /** 'prompt' or 'messages'. */
+  promptParam: string;
+}
+
+/** The room a plan asks for: max_tokens, or (left open) 1 new token, or none for echo with max_tokens 0. */
+export function promptRoom(contextLength: number, maxTokens: number | null, promptParam: string): PromptRoom {
+  const minNew = maxTokens ?? 1;
+  const asked = maxTokens === null ? 'at least 1 new token' : `max_tokens (${maxTokens})`;
+  return { contextLength, minNew, asked, param: maxTokens === null ? promptParam : 'max_tokens', promptParam };
+}
+
+function overflow(room: PromptRoom, what: string, tokens: string, total: number): never {
+  throw errors.contextOverflow(
+    `This model's context window is ${room.contextLength} tokens, but ${what} has ${tokens} and ${room.asked} was requested, ${total} in all; shorten the prompt or lower max_tokens`,
+    room.param,
+  );
+}
+
+/** Refuses, without tokenizing, a text whose fewest possible tokens cannot fit. */
+function checkBound(text: string, encoder: PromptEncoder, room: PromptRoom, what: string): void {
+  const perToken = encoder.bound.maxTokenBytes;
+  if (perToken === null) return;
+  const bytes = Buffer.byteLength(text);
+  // A short text is cheap to count exactly, and then the message gives the exact count.
+  if (bytes <= INLINE_BYTES) return;
+  const least = minTokens(bytes, perToken);
+  if (least + room.minNew > room.contextLength) {
+    // The prompt alone cannot fit: it is to blame, whatever max_tokens says.
+    const blame = least > room.contextLength ? { ...room, param: room.promptParam } : room;
+    overflow(blame, what, `at least ${least} tokens (${bytes} bytes of UTF-8, and no token of this model stands for more than ${perToken} bytes)`, least + room.minNew);
+  }
+}
+
+function checkIds(ids: number[], vocabSize: number, param: string, room: PromptRoom, what: string): number[] {
+  if (ids.length + room.minNew > room.contextLength) {
+    overflow(ids.length > room.contextLength ? { ...room, param: room.promptParam } : room, what, `${ids.length} tokens`, ids.length + room.minNew);
+  }
   for (const id of ids) {
     if (id >= vocabSize) throw errors.invalidParam(`token id ${id} in '${param}' is outside the vocabulary of ${vocabSize} tokens`, param);
   }
   return ids;
 }
 
-function fromText(text: string, tokenizer: Tokenizer, param: string): Prompt {
-  const tokens = tokenizer.encode(text);
+async function fromText(text: string, encoder: PromptEncoder, param: string, room: PromptRoom, what: string): Promise<Prompt> {
+  checkBound(text, encoder, room, what);
+  const tokens = await encoder.encode(text);
   if (tokens.length === 0) throw errors.invalidParam(`'${param}' encodes to no tokens; give a non-empty prompt`, param);
   return { tokens, text };
 }
 
+/** Where a prompt is, for messages: 'the prompt' or 'the prompt (prompt 2)'. */
+const which = (i: number, many: boolean) => (many ? `the prompt (prompt ${i})` : 'the prompt');
+
 /** string | string[] | number[] | number[][] → one Prompt per prompt. */
-export function completionPrompts(prompt: CompletionBody['prompt'], tokenizer: Tokenizer, vocabSize: number): Prompt[] {
-  if (typeof prompt === 'string') return [fromText(prompt, tokenizer, 'prompt')];
-  if (prompt.every((p) => typeof p === 'string')) return (prompt as string[]).map((p, i) => fromText(p, tokenizer, `prompt[${i}]`));
+export async function completionPrompts(prompt: CompletionBody['prompt'], encoder: PromptEncoder, tokenizer: Tokenizer, vocabSize: number, room: PromptRoom): Promise<Prompt[]> {
+  if (typeof prompt === 'string') return [await fromText(prompt, encoder, 'prompt', room, which(0, false))];
+  const many = prompt.length > 1;
+  if (prompt.every((p) => typeof p === 'string')) {
+    const texts = prompt as string[];
+    // Every prompt is bounded before any is tokenized: one hopeless prompt fails the request at once.
+    texts.forEach((p, i) => checkBound(p, encoder, room, which(i, many)));
+    const out: Prompt[] = [];
+    for (let i = 0; i < texts.length; i++) out.push(await fromText(texts[i], encoder, `prompt[${i}]`, room, which(i, many)));
+    return out;
+  }
   if (prompt.every((p) => typeof p === 'number')) {
-    const ids = checkIds(prompt as number[], vocabSize, 'prompt');
+    const ids = checkIds(prompt as number[], vocabSize, 'prompt', room, which(0, false));
     return [{ tokens: ids, text: tokenizer.decode(ids) }];
   }
-  return (prompt as number[][]).map((ids, i) => {
-    checkIds(ids, vocabSize, `prompt[${i}]`);
-    return { tokens: ids, text: tokenizer.decode(ids) };
-  });
+  const lists = prompt as number[][];
+  lists.forEach((ids, i) => checkIds(ids, vocabSize, `prompt[${i}]`, room, which(i, many)));
+  return lists.map((ids) => ({ tokens: ids, text: tokenizer.decode(ids) }));
 }
 
 function messageText(m: ChatMessageBody, i: number): string {
@@ -48,14 +107,18 @@ function messageText(m: ChatMessageBody, i: number): string {
   }).join('\n');
 }
 
-/** Renders messages with the model's chat template and encodes them (the template holds any BOS). */
-export function chatPrompt(messages: ChatMessageBody[], tokenizer: Tokenizer): Prompt {
+/**
+ * Renders messages with the model's chat template and encodes them (the template holds any BOS). The
+ * rendered text is bounded like a completion prompt before it is tokenized.
+ */
+export async function chatPrompt(messages: ChatMessageBody[], encoder: PromptEncoder, tokenizer: Tokenizer, room: PromptRoom): Promise<Prompt> {
   if (!tokenizer.hasChatTemplate) {
     throw errors.invalidParam('this model has no chat_template, so /v1/chat/completions cannot format messages; use /v1/completions with a prompt', 'messages');
   }
   const rendered: ChatMessage[] = messages.map((m, i) => ({ role: m.role, content: messageText(m, i) }));
   const text = tokenizer.applyChatTemplate(rendered, { addGenerationPrompt: true });
-  const tokens = tokenizer.encode(text, { addSpecialTokens: false });
+  checkBound(text, encoder, room, 'the rendered chat');
+  const tokens = await encoder.encode(text, { addSpecialTokens: false });
   if (tokens.length === 0) throw errors.invalidParam('the rendered chat has no tokens', 'messages');
   return { tokens, text };
 }

@@ -1,6 +1,7 @@
 // The shared tail of both generation routes: run a Job and answer with one JSON body or an SSE stream.
 // A client that goes away cancels its job; an error after the headers arrives as an error chunk + [DONE].
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errors } from '../common/errors.ts';
 import { Job } from './job.ts';
 import { errorBody, toSprigError } from './error-handler.ts';
 import { finishChunk, newMeta, responseBody, roleChunk, textChunk, usageChunk, type Endpoint } from './openai-format.ts';
@@ -8,6 +9,8 @@ import type { GenerationPlan } from './params.ts';
 import type { Prompt } from './prompts.ts';
 import { SseStream } from './sse.ts';
 import type { ServerState } from './state.ts';
+
+export const drainingError = () => errors.draining('the server is shutting down and takes no new generations; retry on another instance');
 
 export async function serveJob(
   state: ServerState,
@@ -19,6 +22,8 @@ export async function serveJob(
   echo = false,
 ): Promise<unknown> {
   const ctx = await state.jobContext();
+  // A request that arrived (or finished tokenizing) after shutdown began is refused, never started.
+  if (state.draining) throw drainingError();
   const startMs = performance.now() - reply.elapsedTime;
   // Admission happens here, before any header is sent, so a full queue is still a plain 429.
   const job = new Job(ctx, prompts, plan, { echo, startMs, log: request.log });

@@ -1,7 +1,7 @@
 // POST /v1/chat/completions: messages rendered with the checkpoint's chat template (400 without one).
 import type { FastifyInstance } from 'fastify';
 import { chatLogprobs, checkModel, planGeneration, rejectUnsupportedChat } from '../params.ts';
-import { chatPrompt } from '../prompts.ts';
+import { chatPrompt, promptRoom } from '../prompts.ts';
 import { chatBodySchema, chatResponseSchema, errorResponseSchema, type ChatBody } from '../schemas/openai.ts';
 import { serveJob } from '../serve-job.ts';
 import type { ServerState } from '../state.ts';
@@ -14,9 +14,10 @@ export function registerChatCompletions(app: FastifyInstance, state: ServerState
     const engine = await state.getEngine();
     checkModel(body.model, engine.modelId);
     rejectUnsupportedChat(body);
-    const prompt = chatPrompt(body.messages, engine.tokenizer);
     // max_completion_tokens wins over the deprecated max_tokens; neither means "fill the window".
     const plan = planGeneration(body, body.max_completion_tokens ?? body.max_tokens ?? null, state.config, engine, chatLogprobs(body));
+    const room = promptRoom(engine.contextLength, plan.maxTokens, 'messages');
+    const prompt = await chatPrompt(body.messages, await state.getEncoder(), engine.tokenizer, room);
     return serveJob(state, request, reply, 'chat', [prompt], plan);
   });
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { errors } from '../../common/errors.ts';
 import { checkModel, completionLogprobs, planGeneration, rejectUnsupportedCompletion } from '../params.ts';
-import { completionPrompts } from '../prompts.ts';
+import { completionPrompts, promptRoom } from '../prompts.ts';
 import { completionBodySchema, completionResponseSchema, errorResponseSchema, type CompletionBody } from '../schemas/openai.ts';
 import { serveJob } from '../serve-job.ts';
 import type { ServerState } from '../state.ts';
@@ -20,11 +20,13 @@ export function registerCompletions(app: FastifyInstance, state: ServerState): v
     const engine = await state.getEngine();
     checkModel(body.model, engine.modelId);
     rejectUnsupportedCompletion(body);
-    const prompts = completionPrompts(body.prompt, engine.tokenizer, engine.vocabSize);
     const plan = planGeneration(body, body.max_tokens ?? DEFAULT_MAX_TOKENS, state.config, engine, completionLogprobs(body));
-    if (prompts.length * plan.n > MAX_CHOICES) {
-      throw errors.invalidParam(`${prompts.length} prompts × n=${plan.n} asks for ${prompts.length * plan.n} choices; at most ${MAX_CHOICES} per request`, 'n');
+    const numPrompts = typeof body.prompt === 'string' || body.prompt.every((p) => typeof p === 'number') ? 1 : body.prompt.length;
+    if (numPrompts * plan.n > MAX_CHOICES) {
+      throw errors.invalidParam(`${numPrompts} prompts × n=${plan.n} asks for ${numPrompts * plan.n} choices; at most ${MAX_CHOICES} per request`, 'n');
     }
+    const room = promptRoom(engine.contextLength, plan.maxTokens, 'prompt');
+    const prompts = await completionPrompts(body.prompt, await state.getEncoder(), engine.tokenizer, engine.vocabSize, room);
     return serveJob(state, request, reply, 'completion', prompts, plan, body.echo === true);
   });
 }

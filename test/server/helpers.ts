@@ -36,7 +36,9 @@ export function loadTestModel(): Promise<TestModel> {
 
 export async function testEngine(opts: { generate?: GenerateFn; tokenizer?: Tokenizer } = {}): Promise<Engine> {
   const m = await loadTestModel();
-  return createEngine({ runner: m.runner, tokenizer: opts.tokenizer ?? m.tokenizer, modelId: MODEL_ID, generate: opts.generate });
+  // The tokenizer thread builds the same tokenizer from the folder; a custom tokenizer stays on the event loop.
+  const tokenizerPath = opts.tokenizer ? undefined : testModelDir();
+  return createEngine({ runner: m.runner, tokenizer: opts.tokenizer ?? m.tokenizer, tokenizerPath, modelId: MODEL_ID, generate: opts.generate });
 }
 
 interface Teardown {
