@@ -103,7 +103,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
     const e = toSprigError(err);
     if (e.statusCode >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: e.code, status: e.statusCode, param: e.param }, e.message);
-    if (e.statusCode === 429) reply.header('retry-after', '1');
+    if (e.statusCode === 429 || e.statusCode === 503) reply.header('retry-after', '1');
     return reply.code(e.statusCode).send(errorBody(e));
   });
   app.setNotFoundHandler((request, reply) => {

@@ -82,6 +82,8 @@ export class Job {
   private readonly timer: NodeJS.Timeout | null = null;
   private cancelKind: CancelKind | null = null;
   private firstError: unknown = null;
+  /** Whether any choice got a slot (a timeout then cut a generation, not a wait). */
+  private started = false;
 
   /**
    * Checks every prompt against the context window and admits all choices at once (or throws 429);
@@ -140,7 +142,10 @@ export class Job {
         this.cancel('failed');
         throw e;
       })));
-      if (this.firstError !== null) throw this.firstError;
+      if (this.firstError !== null) {
+        if (this.cancelKind === 'timeout' || this.cancelKind === 'shutdown') this.ctx.metrics.requestsCut.inc({ cause: this.cancelKind });
+        throw this.firstError;
+      }
       const choices = settled.map((s) => (s as PromiseFulfilledResult<ChoiceOutput>).value);
       const numPromptTokens = [...new Set(this.inputs.map((c) => c.prompt))].reduce((a, p) => a + p.tokens.length, 0);
       const numCompletionTokens = choices.reduce((a, c) => a + c.numTokens, 0);
@@ -161,6 +166,7 @@ export class Job {
 
   private async runChoice(c: ChoiceInput, sink: JobSink): Promise<ChoiceOutput> {
     await c.lease.granted;
+    this.started = true;
     const { engine, metrics } = this.ctx;
     const stopper = new AbortController();
     const detok = new IncrementalDetokenizer(engine.tokenizer);
@@ -255,6 +261,11 @@ export class Job {
     } finally {
       c.lease.release();
     }
+    // Cut by the time budget or a shutdown: an error, never a finish_reason (the text is not complete).
+    if (result.finishReason === 'cancelled' && (this.cancelKind === 'timeout' || this.cancelKind === 'shutdown')) {
+      drain();
+      throw this.controller.signal.reason;
+    }
     drain();
     if (!matcher.stopped) {
       const last = matcher.push(detok.flush());
@@ -270,16 +281,20 @@ export class Job {
   private finishReason(engineReason: 'stop' | 'length' | 'cancelled', stopString: boolean): ChoiceFinish {
     if (stopString || engineReason === 'stop') return 'stop';
     if (engineReason === 'length') return 'length';
-    // NOTE(server): a timeout or shutdown cut-off ends the text like a length budget does (as llama.cpp's t_max_predict_ms).
-    return this.cancelKind === 'timeout' || this.cancelKind === 'shutdown' ? 'length' : 'cancelled';
+    // Only a client that is gone (or a failed sibling) gets here: timeouts and shutdowns throw in runChoice.
+    return 'cancelled';
   }
 
   private abortError(kind: CancelKind): SprigError {
     switch (kind) {
-      case 'timeout':
-        return errors.queueFull(`the request waited ${this.ctx.config.requestTimeoutMs} ms (--request-timeout-ms) without getting a generation slot; retry later`);
+      case 'timeout': {
+        const ms = this.ctx.config.requestTimeoutMs;
+        return this.started
+          ? errors.timeBudget(`the request was cut off: it ran past its time budget of ${ms} ms (--request-timeout-ms) before it finished`)
+          : errors.timeBudget(`the request used up its time budget of ${ms} ms (--request-timeout-ms) waiting for a generation slot; the server is busy, retry later`);
+      }
       case 'shutdown':
-        return errors.cancelled('the server is shutting down');
+        return errors.shutdownCut(`the request was cut off: the server is shutting down and its drain timeout (${this.ctx.config.drainTimeoutMs} ms, --drain-timeout-ms) ran out before the request finished`);
       case 'disconnect':
         return errors.cancelled('the client disconnected');
       case 'failed':

@@ -66,24 +66,35 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
     await app.close();
     throw e;
   }
+  const encoder = await app.sprig.getEncoder();
+  encoder.warm();
+  log.info({ maxTokenBytes: encoder.bound.maxTokenBytes, tokenizerThread: encoder.threaded }, 'prompt bound ready');
   log.info({ model: engine.modelId, contextLength: engine.contextLength, drafters: drafters.length ? drafters : ['none'], maxConcurrent: config.maxConcurrent, maxQueue: config.maxQueue }, 'model ready');
 
   let closing: Promise<void> | null = null;
   const shutdown = () => (closing ??= (async () => {
     const state = app.sprig;
+    // Draining: the listener stays open so /health can say so and new generations get a 503 with
+    // Retry-After; running ones finish, or are cut (503 / an error event) at the drain timeout.
+    state.draining = true;
     log.info({ running: state.scheduler.running, waiting: state.scheduler.waiting, drainTimeoutMs: config.drainTimeoutMs }, 'draining');
     const timer = setTimeout(() => {
       log.warn({ running: state.active.size }, 'drain timeout: cutting off running requests');
       state.cancelAll('shutdown');
     }, config.drainTimeoutMs);
-    // close() drops the connections idle at that moment; keep-alive ones whose response ends later
-    // would hold it open until the client lets go, so sweep them as they go idle.
-    const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
     try {
-      await app.close();
+      await state.whenIdle();
+      clearTimeout(timer);
+      // close() drops the connections idle at that moment; keep-alive ones whose response ends later
+      // would hold it open until the client lets go, so sweep them as they go idle.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
     } finally {
       clearTimeout(timer);
-      clearInterval(sweep);
       await engine.dispose();
     }
     log.info('stopped');

@@ -1,4 +1,5 @@
-// GET /health: 503 while the model loads, 200 once it can serve. Never behind the API key.
+// GET /health: 503 while the model loads or the server drains (so a load balancer can tell both from
+// dead), 200 once it can serve. Never behind the API key.
 // GET /metrics: Prometheus text from the app's registry.
 import type { FastifyInstance } from 'fastify';
 import type { ServerState } from '../state.ts';
@@ -7,6 +8,7 @@ const statusSchema = { type: 'object', properties: { status: { type: 'string' } 
 
 export function registerHealth(app: FastifyInstance, state: ServerState): void {
   app.get('/health', { schema: { response: { 200: statusSchema, 503: statusSchema } } }, async (_request, reply) => {
+    if (state.draining) return reply.code(503).header('retry-after', '1').send({ status: 'draining' });
     if (state.engine === null) return reply.code(503).send({ status: 'loading' });
     return { status: 'ok' };
   });

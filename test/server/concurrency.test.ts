@@ -56,7 +56,7 @@ t.test('disconnect mid-stream: the engine stops stepping and the slot is freed',
   t.equal(rec.forwards, forwards, 'no more forwards after cancellation');
   t.equal(app.sprig.scheduler.running, 0, 'slot freed');
   t.equal(app.sprig.active.size, 0);
-  const next = await streamText(base.origin, '/v1/completions', { prompt: 'next', max_tokens: 3 });
+  const next = await streamText(base.origin, '/v1/completions', { prompt: 'next', max_tokens: 3, temperature: 0 });
   t.equal(next.finish, 'length', 'the freed slot serves the next request');
 });
 
@@ -92,25 +92,41 @@ t.test('one request failing leaves concurrent requests intact', async (t) => {
   t.same(outs.map((o) => o.text), refs.map((r) => r.text));
 });
 
-t.test('request timeout: a running request ends with finish_reason length', async (t) => {
+t.test('request timeout: a running stream ends with an error event naming the time budget, then [DONE]; never finish_reason length', async (t) => {
   const spy = spyGenerate(5);
   const app = await buildTestApp(t, { requestTimeoutMs: 150 }, testEngine({ generate: spy.generate }));
   const base = await listen(app);
-  const out = await streamText(base, '/v1/completions', { prompt: 'Once upon a time', max_tokens: 200, temperature: 0 });
-  t.equal(out.finish, 'length');
+  const res = await fetch(`${base}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Once upon a time', max_tokens: 200, temperature: 0, stream: true }) });
+  t.equal(res.status, 200);
+  const frames = parseSse(await res.text());
+  t.equal(frames[frames.length - 1], '[DONE]');
+  t.match(frames[frames.length - 2], { error: { code: 'SPRIG_ERR_TIMEOUT', type: 'server_error', message: /150 ms.*--request-timeout-ms/ } });
+  const finishes = (frames.slice(0, -2) as { choices: { finish_reason: string | null }[] }[]).flatMap((f) => f.choices.map((c) => c.finish_reason));
+  t.same(finishes.filter((f) => f !== null), [], 'no finish_reason');
   const result = await spy.records[0].done;
   t.equal(result.finishReason, 'cancelled');
   t.ok(result.tokens.length < 100, `cut off after ${result.tokens.length} tokens`);
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  t.match(metrics, /sprig_requests_cut_total\{cause="timeout"\} 1/);
 });
 
-t.test('request timeout while queued: 429 that says it timed out', async (t) => {
+t.test('request timeout, not streamed: 504 with nothing else sent', async (t) => {
+  const spy = spyGenerate(5);
+  const app = await buildTestApp(t, { requestTimeoutMs: 150 }, testEngine({ generate: spy.generate }));
+  const res = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'Once upon a time', max_tokens: 200, temperature: 0 } });
+  t.equal(res.statusCode, 504);
+  t.match(res.json(), { error: { code: 'SPRIG_ERR_TIMEOUT', type: 'server_error', param: null, message: /150 ms.*--request-timeout-ms/ } });
+  t.equal((await spy.records[0].done).finishReason, 'cancelled');
+});
+
+t.test('request timeout while queued: 504 that says it waited for a slot', async (t) => {
   // Each forward takes 400 ms, so the running request holds its slot past the queued one's deadline.
   const spy = spyGenerate(400);
   const app = await buildTestApp(t, { requestTimeoutMs: 100, maxConcurrent: 1 }, testEngine({ generate: spy.generate }));
   const first = app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'Once upon a time', max_tokens: 200, temperature: 0 } });
   while (spy.records.length < 1) await sleep(2);
   const second = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'b', max_tokens: 2 } });
-  t.equal(second.statusCode, 429);
-  t.match(second.json(), { error: { message: /waited 100 ms/ } });
-  t.match((await first).json(), { choices: [{ finish_reason: 'length' }] });
+  t.equal(second.statusCode, 504);
+  t.match(second.json(), { error: { code: 'SPRIG_ERR_TIMEOUT', message: /100 ms.*waiting for a generation slot/ } });
+  t.equal((await first).statusCode, 504, 'the running one is cut too');
 });

@@ -69,25 +69,54 @@ t.test('--draft: the draft-model drafter serves greedy output equal to plain dec
   t.ok(body.speculation.steps > 0 && body.speculation.steps <= 32);
 });
 
-t.test('shutdown drains: running streams are cut off after the drain timeout, then the server closes', async (t) => {
+t.test('shutdown drains: /health says draining, new generations get 503, running ones are cut honestly at the drain timeout', async (t) => {
   const spy = spyGenerate(10);
   const engine = await testEngine({ generate: spy.generate });
-  const server = await startServer({ port: 0, drainTimeoutMs: 150 }, { log: silent, engine: Promise.resolve({ ...engine, dispose: async () => {} }) });
+  const server = await startServer({ port: 0, drainTimeoutMs: 400 }, { log: silent, engine: Promise.resolve({ ...engine, dispose: async () => {} }) });
   t.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   t.equal((await fetch(`${server.url}/health`)).status, 200);
-  const streaming = fetch(`${server.url}/v1/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ prompt: 'Once upon a time', max_tokens: 200, temperature: 0, stream: true }),
-  }).then((r) => r.text());
+  const long = { prompt: 'Once upon a time', max_tokens: 200, temperature: 0 };
+  const post = (body: object) => fetch(`${server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const streaming = post({ ...long, stream: true }).then((r) => r.text());
+  const plain = post(long);
+  while (spy.records.length < 2) await sleep(2);
+  const started = performance.now();
+  const closed = server.shutdown();
+
+  const health = await fetch(`${server.url}/health`);
+  t.equal(health.status, 503, 'the listener is still open while draining');
+  t.same(await health.json(), { status: 'draining' });
+  const refused = await post({ prompt: 'hi', max_tokens: 2 });
+  t.equal(refused.status, 503);
+  t.ok(Number(refused.headers.get('retry-after')) >= 1, 'Retry-After');
+  t.match(await refused.json(), { error: { code: 'SPRIG_ERR_DRAINING', type: 'server_error', message: /shutting down/ } });
+
+  const frames = parseSse(await streaming);
+  t.equal(frames[frames.length - 1], '[DONE]', 'the stream ended properly');
+  t.match(frames[frames.length - 2], { error: { code: 'SPRIG_ERR_SHUTDOWN', type: 'server_error', message: /drain timeout/ } });
+  const finishes = (frames.slice(0, -2) as { choices: { finish_reason: string | null }[] }[]).flatMap((f) => f.choices.map((c) => c.finish_reason));
+  t.same(finishes.filter((f) => f !== null), [], 'never a plain finish_reason');
+  const plainRes = await plain;
+  t.equal(plainRes.status, 503, 'not streamed: 503');
+  t.match(await plainRes.json(), { error: { code: 'SPRIG_ERR_SHUTDOWN' } });
+  const cut = await server.app.sprig.metrics.registry.getSingleMetricAsString('sprig_requests_cut_total');
+  t.match(cut, /sprig_requests_cut_total\{cause="shutdown"\} 2/);
+  await closed;
+  t.ok(performance.now() - started >= 300, 'waited for the drain timeout');
+  await t.rejects(fetch(`${server.url}/health`), 'no longer listening');
+});
+
+t.test('shutdown with nothing running closes at once; a request that finishes in time is not cut', async (t) => {
+  const spy = spyGenerate(5);
+  const engine = await testEngine({ generate: spy.generate });
+  const server = await startServer({ port: 0, drainTimeoutMs: 30_000 }, { log: silent, engine: Promise.resolve({ ...engine, dispose: async () => {} }) });
+  const res = fetch(`${server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Once upon a time', max_tokens: 12, temperature: 0 }) });
   while (spy.records.length < 1) await sleep(2);
   const started = performance.now();
   await server.shutdown();
-  t.ok(performance.now() - started >= 100, 'waited for the drain timeout');
-  const frames = parseSse(await streaming);
-  t.equal(frames[frames.length - 1], '[DONE]', 'the stream ended properly');
-  const finish = (frames[frames.length - 2] as { choices: { finish_reason: string }[] }).choices[0].finish_reason;
-  t.equal(finish, 'length');
-  await t.rejects(fetch(`${server.url}/health`), 'no longer listening');
+  t.ok(performance.now() - started < 10_000, 'did not wait for the drain timeout');
+  const body = (await (await res).json()) as { choices: { text: string; finish_reason: string }[] };
+  t.equal(body.choices[0].text, (await greedyReference('Once upon a time', 12)).text, 'finished in full');
 });
 
 t.test('`sprig serve` with no model flag serves the embedded default', async (t) => {
