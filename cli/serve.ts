@@ -32,6 +32,8 @@ export function registerServe(program: Command): void {
     .addOption(opt('--max-queue <n>', 'generations that may wait for a slot; more get 429', 'SPRIG_MAX_QUEUE').argParser(intArg('--max-queue', 0)).default(D.maxQueue))
     .addOption(opt('--max-concurrent <n>', 'generations running at once, interleaved step by step', 'SPRIG_MAX_CONCURRENT').argParser(intArg('--max-concurrent', 1)).default(D.maxConcurrent))
     .addOption(opt('--request-timeout-ms <n>', 'per-request time budget, queue wait included (0 = none)', 'SPRIG_REQUEST_TIMEOUT_MS').argParser(intArg('--request-timeout-ms', 0)).default(D.requestTimeoutMs))
+    .addOption(opt('--receive-timeout-ms <n>', 'most time a client may take to send a whole request, headers and body; 408 and the connection closed past it (0 = none)', 'SPRIG_RECEIVE_TIMEOUT_MS').argParser(intArg('--receive-timeout-ms', 0)).default(D.receiveTimeoutMs))
+    .addOption(opt('--max-connections <n>', 'sockets open at once; one more is closed as soon as it connects (0 = no limit)', 'SPRIG_MAX_CONNECTIONS').argParser(intArg('--max-connections', 0)).default(D.maxConnections))
     .addOption(opt('--cors <origins>', 'comma-separated allowed CORS origins, or * (default: no CORS)', 'SPRIG_CORS').argParser(listArg))
     .addOption(opt('--threads <n>', 'onnxruntime intra-op threads (0 = by model size: 1 below 20M parameters, else every core)', 'SPRIG_THREADS').argParser(intArg('--threads', 0)).default(0))
     .addOption(opt('--max-body-bytes <n>', 'largest request body accepted (413 beyond)', 'SPRIG_MAX_BODY_BYTES').argParser(intArg('--max-body-bytes', 1024)).default(D.bodyLimitBytes))
@@ -70,6 +72,8 @@ export interface ServeFlags {
   maxQueue: number;
   maxConcurrent: number;
   requestTimeoutMs: number;
+  receiveTimeoutMs: number;
+  maxConnections: number;
   cors?: string[];
   threads: number;
   maxBodyBytes: number;
@@ -92,6 +96,8 @@ export function serveOptions(f: ServeFlags): ServeOptions {
     maxQueue: f.maxQueue,
     maxConcurrent: f.maxConcurrent,
     requestTimeoutMs: f.requestTimeoutMs,
+    receiveTimeoutMs: f.receiveTimeoutMs,
+    maxConnections: f.maxConnections,
     corsOrigins: f.cors ?? [],
     bodyLimitBytes: f.maxBodyBytes,
     drafters: f.drafters ?? [...DEFAULT_DRAFTERS],

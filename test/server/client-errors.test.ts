@@ -52,3 +52,29 @@ t.test('408 for a body trickled slower than --receive-timeout-ms, and the connec
   openAiError(t, headersOnly, 408, 'SPRIG_ERR_RECEIVE_TIMEOUT');
   t.equal((await fetch(`${base}/health`)).status, 200, 'still serving');
 });
+
+t.test('--max-connections: a socket beyond the limit is closed on arrival and counted; the others are served', async (t) => {
+  const app = await buildTestApp(t, { maxConnections: 2 });
+  const base = await listen(app);
+  const { hostname, port } = new URL(base);
+  const net = await import('node:net');
+  const open = () => new Promise<import('node:net').Socket>((resolve) => {
+    const s = net.connect(Number(port), hostname, () => resolve(s));
+    s.on('error', () => {});
+  });
+  const held = [await open(), await open()];
+  t.teardown(() => held.forEach((s) => s.destroy()));
+  while (app.server.listening && (await new Promise<number>((r) => app.server.getConnections((_e, n) => r(n)))) < 2) await new Promise((r) => setTimeout(r, 5));
+  const extra = await rawHttp(base, (s) => s.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n'));
+  t.equal(extra.status, 0, 'closed without an answer');
+  t.match(await app.sprig.metrics.registry.getSingleMetricAsString('sprig_connections_dropped_total'), /sprig_connections_dropped_total 1/);
+  const answered = new Promise<string>((resolve) => {
+    let data = '';
+    held[0].on('data', (b: Buffer) => {
+      data += b.toString();
+      if (data.includes('"status"')) resolve(data);
+    });
+  });
+  held[0].write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+  t.match(await answered, /^HTTP\/1\.1 200/, 'a held connection is served');
+});

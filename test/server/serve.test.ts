@@ -43,6 +43,10 @@ t.test('flags, SPRIG_* env vars and defaults', async (t) => {
     drafters: ['lookup', 'recycling'], treeBudget: 12, requestTimeoutMs: 500, threads: 2, model: '/m', draft: '/d', datastore: '/ds', maxTreeTokens: 16,
   });
   t.equal(serveOptions(parseServe(['--port', '1234'], { SPRIG_PORT: '9001' })).port, 1234, 'a flag beats the env var');
+  t.match(d, { receiveTimeoutMs: 30_000, maxConnections: 1024 });
+  t.match(serveOptions(parseServe([], { SPRIG_RECEIVE_TIMEOUT_MS: '5000', SPRIG_MAX_CONNECTIONS: '64' })), { receiveTimeoutMs: 5000, maxConnections: 64 });
+  t.match(serveOptions(parseServe(['--receive-timeout-ms', '0', '--max-connections', '0'])), { receiveTimeoutMs: 0, maxConnections: 0 }, '0 = none');
+  t.throws(() => parseServe(['--receive-timeout-ms', '-1']), { code: 'commander.invalidArgument' });
   t.throws(() => parseServe(['--max-concurrent', '0']), { code: 'commander.invalidArgument' });
   t.throws(() => parseServe(['--tree-budget', 'big']), { code: 'commander.invalidArgument' });
   t.throws(() => parseServe(['--port', 'x']), { code: 'commander.invalidArgument' });
