@@ -1,14 +1,15 @@
 // buildApp(config, deps): the fastify app with every route, hook and the one error handler. No listen here
 // (server/main.ts does that), so tests drive it through inject() or their own port.
 import cors from '@fastify/cors';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { logger as processLogger } from '../common/log.ts';
 import { registerApiKey } from './auth.ts';
 import { clientErrorHandler } from './client-errors.ts';
 import { resolveServerConfig, type ServerConfig } from './config.ts';
 import type { Engine } from './engine.ts';
-import { registerErrorHandler } from './error-handler.ts';
+import { errors } from '../common/errors.ts';
+import { errorBody, registerErrorHandler } from './error-handler.ts';
 import { registerJsonBody } from './json-body.ts';
 import { Metrics } from './metrics.ts';
 import { SpecLog } from './spec-log.ts';
@@ -50,6 +51,11 @@ export function buildApp(config: Partial<ServerConfig>, deps: AppDeps): FastifyI
     clientErrorHandler: clientErrorHandler(receiveMs, () => app.log),
     // Draining is answered by the routes (503 in OpenAI's shape), not by fastify's own 503.
     return503OnClosing: false,
+    // A path that is not valid percent-encoding never reaches a route: answer it in OpenAI's shape too.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const e = errors.malformedRequest(`the request is not valid: ${error.message}`, null, { cause: error });
+      return reply.code(e.statusCode).send(errorBody(e));
+    },
   }) as unknown as FastifyInstance;
 
   const scheduler = new Scheduler(cfg.maxConcurrent, cfg.maxQueue);

@@ -74,6 +74,9 @@ t.test('404: unknown model, unknown route', async (t) => {
   const route = await app.inject({ method: 'GET', url: '/v1/nothing' });
   t.equal(route.statusCode, 404);
   t.match(errorOf(route), { type: 'not_found_error', message: /GET \/v1\/nothing/ });
+  const badUrl = await app.inject({ method: 'GET', url: '/v1/%zz' });
+  t.equal(badUrl.statusCode, 400, 'a path that is not valid percent-encoding');
+  t.match(errorOf(badUrl), { type: 'invalid_request_error', code: 'SPRIG_ERR_MALFORMED_REQUEST', message: /%zz/ });
 });
 
 t.test('413 when the body is over the limit', async (t) => {
