@@ -143,6 +143,8 @@ export function blockThroughputs(samples: readonly Sample[]): number[] {
 export interface LosslessCounts {
   checked: Map<string, number>;
   mismatched: Map<string, number>;
+  /** Mismatches at a numerical near-tie (bench/lossless.ts). */
+  nearTies: Map<string, number>;
 }
 
 /** One Summary per config × category, plus category 'all'. Categories keep their first-seen order. */
@@ -159,7 +161,7 @@ export function summarize(samples: readonly Sample[], configs: readonly BenchCon
       if (mine.length === 0) continue;
       const base = inCategory(byConfig.get(configKey(baselineOf(c))));
       const checked = category === 'all' ? lossless.checked.get(key) : undefined;
-      out.push(summarizeGroup(c, key, labels.get(key) ?? key, category, mine, base, checked === undefined ? null : { checked, mismatches: lossless.mismatched.get(key) ?? 0 }));
+      out.push(summarizeGroup(c, key, labels.get(key) ?? key, category, mine, base, checked === undefined ? null : { checked, mismatches: lossless.mismatched.get(key) ?? 0, ...(lossless.nearTies.get(key) ? { nearTies: lossless.nearTies.get(key) } : {}) }));
     }
   }
   return out;

@@ -42,6 +42,7 @@ export function resultRecords(r: BenchResult): Record<string, unknown>[] {
     first_difference: m.at,
     expected: m.expected,
     got: m.got,
+    near_tie_gap: m.tieGap ?? null,
   }));
   return [...summaries, ...mismatches];
 }

@@ -139,6 +139,7 @@ export async function runInProcess(o: InProcessOptions): Promise<Sample[]> {
       finishReason: result.finishReason ?? 'unknown',
       output,
       outputTokens: result.tokens,
+      promptTokens,
       speculation: result.speculation ?? null,
       steps,
       peakRssBytes: peakRss,

@@ -55,6 +55,8 @@ export interface Sample {
   finishReason: string;
   output: string;
   outputTokens?: number[];
+  /** In-process: the prompt's ids, to re-score a losslessness mismatch. */
+  promptTokens?: number[];
   speculation: SpeculationStats | null;
   /** Per-step trace (in-process only). */
   steps: StepRecord[] | null;
@@ -107,6 +109,11 @@ export interface LosslessMismatch {
   at: number;
   expected: string;
   got: string;
+  /**
+   * In-process: the baseline's gap between its two most likely tokens (log-probability) at `at`. Below
+   * NEAR_TIE_LOGPROB_GAP the outputs parted on a numerical near-tie, not a speculation bug (see bench/lossless.ts).
+   */
+  tieGap?: number;
 }
 
 /** Metrics of one config over one category ('all' = every item). */
@@ -134,7 +141,7 @@ export interface Summary {
   /** prefill is null when unknown (HTTP mode: the server's prefill is not visible). */
   time_split_ms: { prefill: number | null; draft: number; verify: number; other: number } | null;
   peak_rss_mb: number | null;
-  lossless: { checked: number; mismatches: number } | null;
+  lossless: { checked: number; mismatches: number; nearTies?: number } | null;
 }
 
 export interface BenchResult {

@@ -138,7 +138,7 @@ t.test('summaries: per config × category plus all, speedup against the same-tem
     sample(lk, 'code-1', 0, 100, 500, { steps, itlMs: [0, 0, 3, 5], ttftMs: 4, peakRssBytes: 3 * 2 ** 20, speculation: stats(2, 2, [1, 1], 3) }),
     sample(lk, 'qa-1', 0, 100, 1000, { steps, itlMs: [1], ttftMs: 6, speculation: stats(2, 2, [1, 1], 3) }),
   ];
-  const sums = summarize(samples, configs, labelConfigs(configs), { checked: new Map([[lk, 2]]), mismatched: new Map() });
+  const sums = summarize(samples, configs, labelConfigs(configs), { checked: new Map([[lk, 2]]), mismatched: new Map(), nearTies: new Map() });
   t.same(sums.map((s) => `${s.label}/${s.category}`), ['none/all', 'lookup @8/all', 'none/code', 'lookup @8/code', 'none/qa', 'lookup @8/qa']);
   const all = sums.find((s) => s.label === 'lookup @8' && s.category === 'all')!;
   t.equal(all.speedup!.median, 1.5);

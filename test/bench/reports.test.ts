@@ -2,7 +2,7 @@
 // summary (with "speedup" in its header) and the self-contained HTML report with its charts.
 import t from 'tap';
 import { buildConfigs, configKey, labelConfigs } from '../../bench/configs.ts';
-import { checkLossless } from '../../bench/lossless.ts';
+import { checkLossless, countNearTies, realMismatches, scoreNearTies } from '../../bench/lossless.ts';
 import { summarize } from '../../bench/metrics.ts';
 import { resultRecords, sampleRecord, toJsonl } from '../../bench/report-jsonl.ts';
 import { renderHtml } from '../../bench/report-html.ts';
@@ -141,4 +141,26 @@ t.test('progress bar: drawn on a TTY only, and cleared at the end', async (t) =>
   quiet.finish();
   t.equal(piped, '');
   t.equal(new Progress(1, { write: () => true, isTTY: true }, false).enabled, false, '--no-progress wins');
+});
+
+t.test('a mismatch at a numerical near-tie is reported as such, not as a failure', async (t) => {
+  const configs = buildConfigs({ drafters: ['none', 'lookup'], treeBudgets: ['auto'], temperatures: [0], concurrency: null });
+  const sample = (c: number, tokens: number[]): Sample => ({
+    config: configKey(configs[c]), itemId: 'x', category: 'story', turn: 0, repeat: 0, startMs: 0, numTokens: tokens.length, wallMs: 1, prefillMs: 0, decodeMs: 1,
+    ttftMs: 0, itlMs: [], finishReason: 'length', output: tokens.join(' '), outputTokens: tokens, promptTokens: [1, 2], steps: null, peakRssBytes: null, speculation: null,
+  });
+  for (const [gap, tie] of [[0.001, true], [0.5, false]] as const) {
+    const samples = [sample(0, [5, 6, 7, 8]), sample(1, [5, 6, 9, 9])];
+    const lossless = checkLossless(samples, configs);
+    const asked: number[][] = [];
+    await scoreNearTies(lossless.mismatches, samples, async (prompt, prefix) => {
+      asked.push([...prompt, ...prefix]);
+      return gap;
+    });
+    t.same(asked, [[1, 2, 5, 6]], 'the baseline is re-scored at the first difference');
+    countNearTies(lossless, lossless.mismatches);
+    t.equal(realMismatches(lossless.mismatches).length, tie ? 0 : 1, `gap ${gap}: ${tie ? 'a near-tie' : 'a real mismatch'}`);
+    const md = renderMarkdown({ ...fixture(), configs, samples, summaries: summarize(samples, configs, labelConfigs(configs), lossless), mismatches: lossless.mismatches });
+    t.match(md, tie ? /ok 0\/1, 1 near-tie/ : /FAIL 1\/1/);
+  }
 });
