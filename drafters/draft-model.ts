@@ -5,8 +5,8 @@
 // decoding they are q_u's top tokens in order. Slots are expanded in rounds: one batched draft forward per round.
 import type { KvCache } from '../model/kv-cache.ts';
 import { MASKED, causalBias, type ModelRunner } from '../model/runner.ts';
-import type { Rng } from '../engine/rng.ts';
-import { isGreedy, sortedIndices, targetProbs, type SamplingParams } from '../engine/sampling.ts';
+import type { Rng } from '../common/rng.ts';
+import { isGreedy, sortedIndices, targetProbs, type SamplingParams } from '../common/sampling.ts';
 import { NodeKind, TreeBuilder, type DraftTree } from '../trees/draft-tree.ts';
 import type { DraftRequest, Drafter, StepOutcome } from './drafter.ts';
 

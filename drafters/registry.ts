@@ -5,8 +5,8 @@ import type { Drafter } from './drafter.ts';
 import { LookupDrafter } from './lookup.ts';
 import { DraftModelDrafter } from './draft-model.ts';
 import type { ModelRunner } from '../model/runner.ts';
-import { Rng } from '../engine/rng.ts';
-import { GREEDY, type SamplingParams } from '../engine/sampling.ts';
+import { Rng } from '../common/rng.ts';
+import { GREEDY, type SamplingParams } from '../common/sampling.ts';
 import { RecyclingDrafter, sharedMatrix } from './recycling.ts';
 import { RetrievalDrafter, retrievalDatastore } from './retrieval.ts';
 

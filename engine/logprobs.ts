@@ -1,7 +1,7 @@
 // Log-probabilities of emitted tokens under the target model (plain softmax of the logits, before temperature,
 // top-k or top-p — what OpenAI's `logprobs` reports), with the k most likely alternatives.
 import { causalBias, type ModelRunner } from '../model/runner.ts';
-import { sortedIndices } from './sampling.ts';
+import { sortedIndices } from '../common/sampling.ts';
 
 export interface TokenLogprob {
   logprob: number;

@@ -14,9 +14,9 @@ import type { ScoreCalibration } from './calibration.ts';
 import { verifyCoupled } from '../verifier/coupled.ts';
 import { verifyTree } from '../verifier/verify-tree.ts';
 import type { VerifyResult } from '../verifier/verify-result.ts';
-import { isGreedy } from './sampling.ts';
-import type { Rng } from './rng.ts';
-import type { SamplingParams } from './sampling.ts';
+import { isGreedy } from '../common/sampling.ts';
+import type { Rng } from '../common/rng.ts';
+import type { SamplingParams } from '../common/sampling.ts';
 import type { StatsRecorder } from './stats.ts';
 import { tokenLogprob, type TokenLogprob } from './logprobs.ts';
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { errors } from '../common/errors.ts';
-import { Rng } from '../engine/rng.ts';
+import { Rng } from '../common/rng.ts';
 import type { Arch } from './config.ts';
 import { convertCheckpointToGguf, GGUF_QUANTS, type GgufQuant } from './gguf/convert.ts';
 import { writeTestTokenizer } from './make-tokenizer.ts';

@@ -2,7 +2,7 @@
 // Sprig does not implement yet (suffix, tools, structured output). Pure functions; nothing here touches the engine.
 import { errors } from '../common/errors.ts';
 import { parseDrafters } from '../drafters/registry.ts';
-import type { SamplingParams } from '../engine/sampling.ts';
+import type { SamplingParams } from '../common/sampling.ts';
 import type { ServerConfig } from './config.ts';
 import type { ChatBody, CommonBody, CompletionBody } from './schemas/openai.ts';
 

@@ -1,7 +1,7 @@
 // Draws sampled children: k distinct tokens from a draft distribution, without replacement, in draw order.
 // This is the proposal process rule S assumes (Sequoia, arXiv 2402.12374 §3.2); it never builds tree nodes.
 import assert from 'node:assert/strict';
-import type { Rng } from '../engine/rng.ts';
+import type { Rng } from '../common/rng.ts';
 
 /**
  * Sequential draws from q ([vocab], need not be normalised): each draw comes from q restricted to the tokens not

@@ -2,8 +2,8 @@
 // the target distribution with a random stream keyed by (seed, k); a child is accepted iff it carries y_k.
 // The emitted tokens are then exactly those of seeded autoregressive sampling, whatever the drafts were:
 // lossless by construction, and the same seed gives the same text with any drafter, tree or budget.
-import { Rng } from '../engine/rng.ts';
-import { sampleFrom, targetProbs, type SamplingParams } from '../engine/sampling.ts';
+import { Rng } from '../common/rng.ts';
+import { sampleFrom, targetProbs, type SamplingParams } from '../common/sampling.ts';
 import type { DraftTree } from '../trees/draft-tree.ts';
 import { followTree } from './greedy.ts';
 import type { VerifyResult } from './verify-result.ts';

@@ -1,6 +1,6 @@
 // Greedy tree verification (temperature 0): follow the target's argmax down the tree.
 // Deterministic and draw-free; it ignores node kinds and draft distributions.
-import { argmax } from '../engine/sampling.ts';
+import { argmax } from '../common/sampling.ts';
 import { findChild, type DraftTree } from '../trees/draft-tree.ts';
 import type { VerifyResult } from './verify-result.ts';
 

@@ -1,6 +1,6 @@
 // Rule D: verifying a DETERMINISTIC child (a point-mass proposal: top-k rank, n-gram, retrieval, template).
 // Lossless for any candidate set fixed before verification; never apply rule S to such children.
-import type { Rng } from '../engine/rng.ts';
+import type { Rng } from '../common/rng.ts';
 
 /**
  * Accepts `token` with probability r[token]; on rejection sets r[token] = 0 and renormalises r in place.

@@ -1,7 +1,7 @@
 // Rule S: verifying the SAMPLED children of one node, drawn without replacement from the draft distribution q.
 // Sequoia's recursive rejection sampling (arXiv 2402.12374 §3.2, Algorithm 2); SpecInfer's MSS is the with-replacement case.
 import assert from 'node:assert/strict';
-import type { Rng } from '../engine/rng.ts';
+import type { Rng } from '../common/rng.ts';
 
 /**
  * Tries the draws x1..xk in draw order against residual target r and residual draft q:

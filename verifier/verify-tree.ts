@@ -1,8 +1,8 @@
 // Tree verification: walks the draft tree from the root, accepting children against the target distribution,
 // and returns the accepted path plus exactly one bonus/recovered token. Lossless: emitted tokens follow the target.
 import assert from 'node:assert/strict';
-import type { Rng } from '../engine/rng.ts';
-import { isGreedy, sampleFrom, targetProbs, type SamplingParams } from '../engine/sampling.ts';
+import type { Rng } from '../common/rng.ts';
+import { isGreedy, sampleFrom, targetProbs, type SamplingParams } from '../common/sampling.ts';
 import { NodeKind, findChild, type DraftTree } from '../trees/draft-tree.ts';
 import { verifyGreedy } from './greedy.ts';
 import { tryRuleD } from './rule-d.ts';

@@ -1,7 +1,7 @@
 // Suffix array construction against a naive sort, and the pattern search against a linear scan.
 import t from 'tap';
 import { buildSuffixArray, suffixRange } from '../../drafters/datastore-suffix-array.ts';
-import { Rng } from '../../engine/rng.ts';
+import { Rng } from '../../common/rng.ts';
 
 function naiveSuffixArray(s: Int32Array): number[] {
   const idx = Array.from(s, (_, i) => i);

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { generate } from '../../engine/generate.ts';
 import { loadEngine } from '../../engine/load.ts';
-import { GREEDY } from '../../engine/sampling.ts';
+import { GREEDY } from '../../common/sampling.ts';
 import { ModelRunner } from '../../model/runner.ts';
 import { makeTestModel } from '../../model/make-test-model.ts';
 import { testModel, truncatedDraft, hasStories, STORIES, STORIES_DRAFT } from '../helpers/models.ts';

@@ -3,8 +3,8 @@
 import t from 'tap';
 import { createDatastore } from '../../drafters/datastore.ts';
 import { generate, type EngineResources, type GenerateRequest } from '../../engine/generate.ts';
-import { Rng } from '../../engine/rng.ts';
-import { GREEDY } from '../../engine/sampling.ts';
+import { Rng } from '../../common/rng.ts';
+import { GREEDY } from '../../common/sampling.ts';
 import { ModelRunner } from '../../model/runner.ts';
 import { testModel } from '../helpers/models.ts';
 

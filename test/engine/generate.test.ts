@@ -1,7 +1,7 @@
 // Autoregressive generation: seeded sampling is reproducible, stops at eos or a stop sequence, honours max tokens.
 import t from 'tap';
 import { generate } from '../../engine/generate.ts';
-import { GREEDY } from '../../engine/sampling.ts';
+import { GREEDY } from '../../common/sampling.ts';
 import { ModelRunner } from '../../model/runner.ts';
 import { testModel } from '../helpers/models.ts';
 

@@ -2,8 +2,8 @@
 // plain autoregressive decoding.
 import t from 'tap';
 import { generate, type GenerateRequest } from '../../engine/generate.ts';
-import { GREEDY } from '../../engine/sampling.ts';
-import { Rng } from '../../engine/rng.ts';
+import { GREEDY } from '../../common/sampling.ts';
+import { Rng } from '../../common/rng.ts';
 import { ModelRunner } from '../../model/runner.ts';
 import { loadTokenizer } from '../../model/tokenizer.ts';
 import { testModel, hasStories, STORIES } from '../helpers/models.ts';

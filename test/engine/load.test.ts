@@ -5,7 +5,7 @@ import t from 'tap';
 import { sharedMatrix } from '../../drafters/recycling.ts';
 import { generate } from '../../engine/generate.ts';
 import { loadEngine } from '../../engine/load.ts';
-import { GREEDY } from '../../engine/sampling.ts';
+import { GREEDY } from '../../common/sampling.ts';
 import { testModel } from '../helpers/models.ts';
 
 t.test('recycling state is saved on dispose and loaded at start', async (t) => {

@@ -2,7 +2,7 @@
 // were verified, with the top alternatives in order.
 import t from 'tap';
 import { generate } from '../../engine/generate.ts';
-import { GREEDY } from '../../engine/sampling.ts';
+import { GREEDY } from '../../common/sampling.ts';
 import { ModelRunner } from '../../model/runner.ts';
 import { testModel } from '../helpers/models.ts';
 

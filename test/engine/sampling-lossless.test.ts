@@ -2,8 +2,8 @@
 // distribution exactly, through rule D (deterministic drafts: recycling, lookup) and rule S (sampled drafts).
 import t from 'tap';
 import { generate } from '../../engine/generate.ts';
-import { Rng } from '../../engine/rng.ts';
-import { targetProbs, type SamplingParams } from '../../engine/sampling.ts';
+import { Rng } from '../../common/rng.ts';
+import { targetProbs, type SamplingParams } from '../../common/sampling.ts';
 import type { Drafter, DraftRequest } from '../../drafters/drafter.ts';
 import { registerDrafter } from '../../drafters/registry.ts';
 import { ModelRunner } from '../../model/runner.ts';

@@ -1,7 +1,7 @@
 // ONNX runtime vs the plain-TS reference forward, the tree-attention property, KV commit and truncate.
 import t from 'tap';
 import { ModelRunner, causalBias, MASKED } from '../../model/runner.ts';
-import { Rng } from '../../engine/rng.ts';
+import { Rng } from '../../common/rng.ts';
 import { referenceForward } from '../helpers/reference-forward.ts';
 import { testModel, hasStories, STORIES } from '../helpers/models.ts';
 

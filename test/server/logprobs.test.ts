@@ -73,7 +73,7 @@ t.test('echo + logprobs scores the prompt (max_tokens 0: the prompt alone), as e
   t.ok(lp.token_logprobs.slice(1).every((x: number) => x <= 0));
   // The same numbers as the engine's generation logprobs for the next token after each prefix.
   const { generate } = await import('../../engine/generate.ts');
-  const { GREEDY } = await import('../../engine/sampling.ts');
+  const { GREEDY } = await import('../../common/sampling.ts');
   const direct = await generate(m.runner, { promptTokens: ids.slice(0, -1), maxTokens: 1, sampling: GREEDY, eosIds: [], logprobs: 1 });
   const { tokenLogprob } = await import('../../engine/logprobs.ts');
   const logits = await m.runner.prefill(m.runner.newCache(), ids.slice(0, -1));

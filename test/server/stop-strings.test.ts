@@ -1,7 +1,7 @@
 // StopStringMatcher: table cases, and a property: any chunking of the text emits exactly the text
 // before the first stop string, and never a character of the stop string itself.
 import t from 'tap';
-import { Rng } from '../../engine/rng.ts';
+import { Rng } from '../../common/rng.ts';
 import { StopStringMatcher } from '../../server/stop-strings.ts';
 
 function run(stops: string[], pieces: string[]): { out: string[]; stopped: boolean } {

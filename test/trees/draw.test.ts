@@ -1,6 +1,6 @@
 // Without-replacement draws: distinct tokens, q's support first, then uniform; the first draw follows q.
 import t from 'tap';
-import { Rng } from '../../engine/rng.ts';
+import { Rng } from '../../common/rng.ts';
 import { drawWithoutReplacement } from '../../trees/draw.ts';
 
 t.test('draws are distinct, exhaust the support of q first, then continue uniformly', (t) => {

@@ -1,8 +1,8 @@
 // Statistical losslessness: over 20000 seeded trials the emitted tokens follow the target distribution.
 // Pearson χ² at significance 0.001 (fixed seeds, so each run is deterministic); a biased control must fail.
 import t from 'tap';
-import { Rng } from '../../engine/rng.ts';
-import { sampleFrom, type SamplingParams } from '../../engine/sampling.ts';
+import { Rng } from '../../common/rng.ts';
+import { sampleFrom, type SamplingParams } from '../../common/sampling.ts';
 import { NodeKind, TreeBuilder, type DraftTree } from '../../trees/draft-tree.ts';
 import { drawWithoutReplacement } from '../../trees/draw.ts';
 import { pruneToBudget } from '../../trees/prune.ts';

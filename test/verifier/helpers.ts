@@ -1,5 +1,5 @@
 // Test helpers for the verifier: rigged logits, per-trial tree builders and a chi-square goodness-of-fit check.
-import { targetProbs, type SamplingParams } from '../../engine/sampling.ts';
+import { targetProbs, type SamplingParams } from '../../common/sampling.ts';
 
 /** [rows.length, vocab] logits with +100 at rows[i] and -100 elsewhere (vLLM's rigged-logit tests). */
 export function riggedLogits(rows: number[], vocab: number): Float32Array {

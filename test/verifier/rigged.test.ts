@@ -1,7 +1,7 @@
 // Tree verification with rigged logits (+100 at one token per row): accept-all, reject-all, mid-path, branching.
 import t from 'tap';
-import { Rng } from '../../engine/rng.ts';
-import { GREEDY, type SamplingParams } from '../../engine/sampling.ts';
+import { Rng } from '../../common/rng.ts';
+import { GREEDY, type SamplingParams } from '../../common/sampling.ts';
 import { NodeKind, TreeBuilder } from '../../trees/draft-tree.ts';
 import { pruneToBudget } from '../../trees/prune.ts';
 import { verifyTree } from '../../verifier/verify-tree.ts';

@@ -7,7 +7,7 @@ import t from 'tap';
 import { convertCheckpointToGguf, type GgufQuant } from '../../../model/gguf/convert.ts';
 import { ModelRunner, causalBias } from '../../../model/runner.ts';
 import { generate } from '../../../engine/generate.ts';
-import { Rng } from '../../../engine/rng.ts';
+import { Rng } from '../../../common/rng.ts';
 import { referenceForward } from '../../helpers/reference-forward.ts';
 import { SHARED, testModel } from '../../helpers/models.ts';
 

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { ModelRunner, causalBias } from '../../../model/runner.ts';
 import { openModelSource } from '../../../model/source.ts';
-import { Rng } from '../../../engine/rng.ts';
+import { Rng } from '../../../common/rng.ts';
 import { referenceForward } from '../../helpers/reference-forward.ts';
 import { quantizedWeights } from '../../helpers/quantized-weights.ts';
 import { testModel } from '../../helpers/models.ts';

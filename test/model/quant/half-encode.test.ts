@@ -2,7 +2,7 @@
 import t from 'tap';
 import { floatToBf16, floatToHalf } from '../../../model/quant/half-encode.ts';
 import { bf16ToFloat, halfToFloat } from '../../../model/quant/half.ts';
-import { Rng } from '../../../engine/rng.ts';
+import { Rng } from '../../../common/rng.ts';
 
 t.test('every finite half encodes back to its own bits', async (t) => {
   let bad = 0;

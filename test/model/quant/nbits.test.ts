@@ -4,7 +4,7 @@ import { dequantize } from '../../../model/quant/dequant.ts';
 import { nbitsToFloat, sameFormat, stackRows, toNBits } from '../../../model/quant/nbits.ts';
 import { quantize } from '../../../model/quant/quantize.ts';
 import type { GgmlType } from '../../../model/weights.ts';
-import { Rng } from '../../../engine/rng.ts';
+import { Rng } from '../../../common/rng.ts';
 
 function randomRows(rows: number, cols: number, seed: number): Float32Array {
   const rng = new Rng(seed);

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { dequantize } from '../../../model/quant/dequant.ts';
 import { quantize } from '../../../model/quant/quantize.ts';
-import { Rng } from '../../../engine/rng.ts';
+import { Rng } from '../../../common/rng.ts';
 import type { GgmlType } from '../../../model/weights.ts';
 
 function gaussian(n: number, seed: number, scale = 1): Float32Array {
