@@ -10,7 +10,7 @@ import type { QuantizeMode } from './graph/weight-format.ts';
 import type { ModelSource } from './source.ts';
 
 /** Bump when the graph layout changes: old cache entries are then ignored. */
-export const BUILDER_VERSION = 'sprig-graph-6';
+export const BUILDER_VERSION = 'sprig-graph-7';
 
 export function cacheRoot(): string {
   return process.env.SPRIG_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'sprig');

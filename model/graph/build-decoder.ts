@@ -109,7 +109,7 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
   // The embedding stays in its stored form: quantized rows are gathered and dequantized by GatherBlockQuantized,
   // sharing the head's MatMulNBits initializer when the embedding is tied.
   const tiedHead = names.head === names.embed;
-  const embedFormat = matrixFormat(weights, names.embed, quantize, false, tiedHead ? 'head' : 'matrix');
+  const embedFormat = matrixFormat(weights, names.embed, quantize, false);
   let embedF32 = '';
   let x: string;
   let headShared: ReturnType<typeof nbitsGather> | null = null;
@@ -197,7 +197,7 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
 
   const xf = norm(x, names.finalNorm);
   const rows = g.op('Gather', [xf, 'logits_rows'], { axis: 1 }); // [1, m, D]
-  const headFormat = matrixFormat(weights, names.head, quantize, false, 'head');
+  const headFormat = matrixFormat(weights, names.head, quantize, false);
   if (headFormat.kind === 'nbits') {
     const logits = nbitsMatMul(g, rows, [headFormat.nbits()], 'head', tiedHead ? headShared?.weights : undefined);
     g.op('Identity', [logits], {}, 'logits'); // [1, m, vocab]

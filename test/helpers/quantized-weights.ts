@@ -15,7 +15,6 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
 
 export function quantizedWeights(spec: ModelSpec, ws: WeightSource, mode: QuantizeMode): WeightSource {
   const names = weightNames(spec, ws);
-  // A tied embedding is the head: it gets the head's type, as in the graph.
   return {
     ...ws,
     get: (name) => {
@@ -24,7 +23,7 @@ export function quantizedWeights(spec: ModelSpec, ws: WeightSource, mode: Quanti
       // GPT-2's Conv1D weights are [in, out]: blocks run along `in`, so quantize the transpose.
       const conv1d = spec.arch === 'gpt2' && name !== names.embed;
       const [out, inF] = conv1d ? [t.shape[1], t.shape[0]] : t.shape;
-      const target = quantizeTarget(mode, name === names.head ? 'head' : 'matrix', inF);
+      const target = quantizeTarget(mode, inF);
       if (target === null) return t;
       const rows = conv1d ? transpose(t.data, inF, out) : t.data;
       const back = dequantize(target, quantize(target, rows), rows.length);
