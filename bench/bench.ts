@@ -140,7 +140,7 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
       await scoreNearTies(lossless.mismatches, samples, async (promptTokens, prefix) => {
         const r = await engineGenerate(runner, { promptTokens: [...promptTokens, ...prefix], maxTokens: 1, sampling: { temperature: 0, topK: 0, topP: 1 }, drafters: ['none'], treeBudget: 0, logprobs: 2 });
         const top = r.logprobs?.[0]?.top ?? [];
-        return top.length >= 2 ? top[0].logprob - top[1].logprob : Infinity;
+        return top.length >= 2 ? Math.exp(top[0].logprob) - Math.exp(top[1].logprob) : Infinity;
       });
       countNearTies(lossless, lossless.mismatches);
     } finally {

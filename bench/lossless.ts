@@ -8,19 +8,20 @@ const SNIPPET = 40;
 
 /**
  * Quantized graphs compute with int8 activations (MatMulNBits accuracy level 4, as llama.cpp's q8 dot products):
- * a row's logits then depend on the batch it ran in by up to ~2e-3 (tiny float differences flip an int8 rounding),
- * so greedy decoding can part from the baseline where the baseline's top two tokens are this close in
- * log-probability. Such a mismatch is reported as a near-tie, not as a speculation bug.
+ * a row's logits then depend on the batch it ran in by ~1e-3 (tiny float differences flip an int8 rounding), and
+ * the differences carry through the KV cache, so greedy decoding can part from the baseline where its top two
+ * tokens are close. A mismatch where the baseline's top-2 probability gap is below this — the tolerance the
+ * project uses against llama.cpp's own greedy runs — is reported as a near-tie, not as a speculation bug.
  */
-export const NEAR_TIE_LOGPROB_GAP = 0.01;
+export const NEAR_TIE_PROB_GAP = 0.05;
 
 /** Mismatches that are not near-ties: these fail the run. */
 export function realMismatches(mismatches: readonly LosslessMismatch[]): LosslessMismatch[] {
-  return mismatches.filter((m) => !(m.tieGap !== undefined && m.tieGap < NEAR_TIE_LOGPROB_GAP));
+  return mismatches.filter((m) => !(m.tieGap !== undefined && m.tieGap < NEAR_TIE_PROB_GAP));
 }
 
 /**
- * In-process: scores each token mismatch by the baseline's top-2 log-probability gap at the first difference.
+ * In-process: scores each token mismatch by the baseline's top-2 probability gap at the first difference.
  * `gapAt(promptTokens, outputPrefix)` runs the baseline over prompt + prefix and returns that gap.
  */
 export async function scoreNearTies(mismatches: LosslessMismatch[], samples: readonly Sample[], gapAt: (prompt: number[], prefix: number[]) => Promise<number>): Promise<void> {
@@ -75,7 +76,7 @@ export function checkLossless(samples: readonly Sample[], configs: readonly Benc
 /** Moves near-tie mismatches from `mismatched` to `nearTies` (after scoreNearTies). */
 export function countNearTies(counts: LosslessCounts, mismatches: readonly LosslessMismatch[]): void {
   for (const m of mismatches) {
-    if (m.tieGap === undefined || m.tieGap >= NEAR_TIE_LOGPROB_GAP) continue;
+    if (m.tieGap === undefined || m.tieGap >= NEAR_TIE_PROB_GAP) continue;
     counts.mismatched.set(m.config, (counts.mismatched.get(m.config) ?? 1) - 1);
     counts.nearTies.set(m.config, (counts.nearTies.get(m.config) ?? 0) + 1);
   }
@@ -94,7 +95,7 @@ export function formatMismatches(all: readonly LosslessMismatch[], labels: Map<s
   for (const m of mismatches.slice(0, 20)) {
     lines.push(`  ${labels.get(m.config) ?? m.config}  item ${m.itemId} turn ${m.turn} repeat ${m.repeat}: first difference at ${m.at}`);
     lines.push(`    expected ${m.expected}`);
-    lines.push(`    got      ${m.got}${m.tieGap !== undefined ? ` (baseline's top-2 log-probability gap there: ${m.tieGap.toFixed(4)})` : ''}`);
+    lines.push(`    got      ${m.got}${m.tieGap !== undefined ? ` (baseline's top-2 probability gap there: ${m.tieGap.toFixed(4)})` : ''}`);
   }
   if (mismatches.length > 20) lines.push(`  … and ${mismatches.length - 20} more (see results.jsonl)`);
   return `${lines.join('\n')}\n\n`;

@@ -1,6 +1,6 @@
 // The markdown summary (printed at the end of `sprig bench` and written as summary.md) and the table data
 // the HTML report reuses. The header says "speedup": tokens/s ÷ the baseline's on the same prompts.
-import { NEAR_TIE_LOGPROB_GAP, realMismatches } from './lossless.ts';
+import { NEAR_TIE_PROB_GAP, realMismatches } from './lossless.ts';
 import { formatMachine } from './machine.ts';
 import type { BenchResult, Spread, Summary } from './types.ts';
 
@@ -104,7 +104,7 @@ export function renderMarkdown(r: BenchResult): string {
   if (wins.length) lines.push(`Best per category: ${wins.map((w) => `${w.category} → ${w.label} (${w.speedup.toFixed(2)}×)`).join('; ')}.`, '');
   const real = realMismatches(r.mismatches);
   const ties = r.mismatches.length - real.length;
-  if (ties) lines.push(`${ties} greedy output(s) parted from the baseline at a numerical near-tie (its top two tokens within ${NEAR_TIE_LOGPROB_GAP} in log-probability; quantized graphs use int8 activations, whose rounding depends on the batch).`, '');
+  if (ties) lines.push(`${ties} greedy output(s) parted from the baseline at a numerical near-tie (its top two tokens within ${NEAR_TIE_PROB_GAP} in probability; quantized graphs use int8 activations, whose rounding depends on the batch).`, '');
   if (real.length) {
     lines.push(`**LOSSLESSNESS FAILURE: ${real.length} greedy output(s) differ from the baseline.**`, '');
     for (const m of real.slice(0, 20)) {

@@ -110,8 +110,8 @@ export interface LosslessMismatch {
   expected: string;
   got: string;
   /**
-   * In-process: the baseline's gap between its two most likely tokens (log-probability) at `at`. Below
-   * NEAR_TIE_LOGPROB_GAP the outputs parted on a numerical near-tie, not a speculation bug (see bench/lossless.ts).
+   * In-process: the baseline's gap between its two most likely tokens' probabilities at `at`. Below
+   * NEAR_TIE_PROB_GAP the outputs parted on a numerical near-tie, not a speculation bug (see bench/lossless.ts).
    */
   tieGap?: number;
 }
