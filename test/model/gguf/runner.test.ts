@@ -8,27 +8,12 @@ import { convertCheckpointToGguf, type GgufQuant } from '../../../model/gguf/con
 import { ModelRunner, causalBias } from '../../../model/runner.ts';
 import { generate } from '../../../engine/generate.ts';
 import { Rng } from '../../../common/rng.ts';
+import { maxDiff, spread } from '../../helpers/logits.ts';
 import { referenceForward } from '../../helpers/reference-forward.ts';
 import { SHARED, testModel } from '../../helpers/models.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sprig-gguf-run-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function spread(a: ArrayLike<number>): number {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < a.length; i++) {
-    lo = Math.min(lo, a[i]);
-    hi = Math.max(hi, a[i]);
-  }
-  return hi - lo;
-}
 
 // Rows of 256 so every K-quant fits (k-quant super-blocks are 256 wide).
 const OPTS = { arch: 'llama' as const, seed: 31, layers: 2, hidden: 256, heads: 4, kvHeads: 2, vocab: 300, intermediate: 256 };

@@ -5,6 +5,7 @@ import t from 'tap';
 import { ModelRunner, causalBias } from '../../../model/runner.ts';
 import { openModelSource } from '../../../model/source.ts';
 import { Rng } from '../../../common/rng.ts';
+import { maxDiff, spread } from '../../helpers/logits.ts';
 import { referenceForward } from '../../helpers/reference-forward.ts';
 import { quantizedWeights } from '../../helpers/quantized-weights.ts';
 import { testModel } from '../../helpers/models.ts';
@@ -15,22 +16,6 @@ const MODELS = {
   qwen2: { arch: 'qwen2' as const, seed: 23, layers: 2, hidden: 64, heads: 4, kvHeads: 2, vocab: 300, intermediate: 96 },
   gpt2: { arch: 'gpt2' as const, seed: 24, layers: 2, hidden: 64, heads: 4, vocab: 300 },
 };
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function spread(a: ArrayLike<number>): number {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < a.length; i++) {
-    lo = Math.min(lo, a[i]);
-    hi = Math.max(hi, a[i]);
-  }
-  return hi - lo;
-}
 
 /** Max |graph − reference| over the logits spread; int8 activations stay well under this. */
 const REL_TOL = { q8: 0.02, q4: 0.02 };
