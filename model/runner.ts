@@ -75,15 +75,7 @@ export class ModelRunner {
     const n = tokens.length;
     const past = cache.length;
     const total = past + n;
-    if (n === 0) throw errors.internal('forward over zero tokens');
-    if (positions.length !== n) throw errors.internal(`forward: ${positions.length} positions for ${n} tokens`);
-    if (bias.length !== n * total) throw errors.internal(`forward: bias has ${bias.length} values, expected ${n}×${total}`);
-    for (let i = 0; i < n; i++) {
-      if (positions[i] >= this.contextLength) {
-        throw errors.contextOverflow(`position ${positions[i]} is past the context window of ${this.contextLength} tokens`);
-      }
-      if (tokens[i] < 0 || tokens[i] >= this.vocab) throw errors.invalidParam(`token id ${tokens[i]} is outside the vocabulary of ${this.vocab}`);
-    }
+    this.checkInputs(cache, tokens, positions, bias);
     cache.reserve(n);
     const { numLayers, numKvHeads, headDim } = this.spec;
     const rows = logitRows ?? Array.from({ length: n }, (_, i) => i);
@@ -121,6 +113,21 @@ export class ModelRunner {
       cache.commitAll();
     }
     return logits as Float32Array;
+  }
+
+  /** What forward() checks before it runs: sizes, positions inside the window, token ids inside the vocabulary. */
+  checkInputs(cache: KvCache, tokens: ArrayLike<number>, positions: ArrayLike<number>, bias: Float32Array): void {
+    const n = tokens.length;
+    const total = cache.length + n;
+    if (n === 0) throw errors.internal('forward over zero tokens');
+    if (positions.length !== n) throw errors.internal(`forward: ${positions.length} positions for ${n} tokens`);
+    if (bias.length !== n * total) throw errors.internal(`forward: bias has ${bias.length} values, expected ${n}×${total}`);
+    for (let i = 0; i < n; i++) {
+      if (positions[i] >= this.contextLength) {
+        throw errors.contextOverflow(`position ${positions[i]} is past the context window of ${this.contextLength} tokens`);
+      }
+      if (tokens[i] < 0 || tokens[i] >= this.vocab) throw errors.invalidParam(`token id ${tokens[i]} is outside the vocabulary of ${this.vocab}`);
+    }
   }
 
   /** Throws a context-overflow error when `numTokens` would not fit the window. */

@@ -7,6 +7,13 @@
 // Outputs: logits [1, m, vocab], present_key.{l} / present_value.{l} [1, n, numKvHeads·headDim] for the n new tokens.
 //
 // Everything stays 3D [1, n, ·] so the graph needs no reshapes: per-op overhead dominates small models on CPU.
+//
+// The batched variant (continuous batching) packs several sequences' rows into the same [1, n, ·] for every
+// matrix product, so weights are read once per step, and pads them only around attention, where each sequence
+// sees its own cache:
+//          slot_rows [b, w] int64 (the packed row in each padded slot; a padding slot names any row, masked),
+//          packed_slots [1, n] int64 (the padded slot b·w + i of each packed row),
+//          attention_bias [b, 1, w, past + w], past_key.{l} / past_value.{l} [b, past, numKvHeads·headDim].
 import type { ModelSpec } from '../config.ts';
 import type { WeightSource } from '../weights.ts';
 import { OnnxGraph } from './onnx-graph.ts';
@@ -23,6 +30,8 @@ export interface BuildOptions {
   /** How f32/f16/bf16 matrices are stored in the graph; already-quantized GGUF tensors stay as they are. */
   quantize?: QuantizeMode;
   onProgress?: BuildProgress;
+  /** The batched variant (see the header). */
+  batched?: boolean;
 }
 
 export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: OnnxGraph, opts: BuildOptions = {}): Uint8Array {
@@ -31,15 +40,24 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
   const gpt2 = spec.arch === 'gpt2';
   const quantize = opts.quantize ?? 'none';
   const onProgress = opts.onProgress;
+  const batched = opts.batched ?? false;
 
   g.input('input_ids', 'int64', [1, 'n']);
   g.input('position_ids', 'int64', [1, 'n']);
-  g.input('attention_bias', 'float', [1, 1, 'n', 'total']);
+  if (batched) {
+    g.input('slot_rows', 'int64', ['b', 'w']);
+    g.input('packed_slots', 'int64', [1, 'n']);
+  }
+  g.input('attention_bias', 'float', batched ? ['b', 1, 'w', 'total'] : [1, 1, 'n', 'total']);
   g.input('logits_rows', 'int64', ['m']);
   for (let l = 0; l < L; l++) {
-    g.input(`past_key.${l}`, 'float', [1, 'past', KV * HD]);
-    g.input(`past_value.${l}`, 'float', [1, 'past', KV * HD]);
+    g.input(`past_key.${l}`, 'float', [batched ? 'b' : 1, 'past', KV * HD]);
+    g.input(`past_value.${l}`, 'float', [batched ? 'b' : 1, 'past', KV * HD]);
   }
+  // Batched: packed rows [1, n, c] → padded slots [b, w, c], and back.
+  const squeeze0 = batched ? g.constInt64([0]) : '';
+  const toSlots = (t: string) => g.op('Gather', [g.op('Squeeze', [t, squeeze0]), 'slot_rows'], { axis: 0 }); // [b, w, c]
+  const toPacked = (t: string, c: number) => g.op('Gather', [g.op('Reshape', [t, g.constInt64([-1, c])]), 'packed_slots'], { axis: 0 }); // [1, n, c]
 
   const w = (name: string) => {
     const t = weights.get(name);
@@ -177,9 +195,12 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
     }
     // ONNX Attention (opset 23), 3D form: our sequence-major cache is already [1, T, KV·HD]; GQA by head counts;
     // the caller's additive bias as attn_mask, so a tree mask works like a causal one.
-    const kAll = g.op('Concat', [`past_key.${l}`, presentK], { axis: 1 }); // [1, T, KV·HD]
-    const vAll = g.op('Concat', [`past_value.${l}`, presentV], { axis: 1 }); // [1, T, KV·HD]
-    const att = g.op('Attention', [qr, kAll, vAll, 'attention_bias'], { q_num_heads: H, kv_num_heads: KV }); // [1, n, H·HD]
+    // Batched: the same per padded slot, [b, past + w, KV·HD], and the result packed back to [1, n, H·HD].
+    const kAll = g.op('Concat', [`past_key.${l}`, batched ? toSlots(presentK) : presentK], { axis: 1 }); // [1, T, KV·HD]
+    const vAll = g.op('Concat', [`past_value.${l}`, batched ? toSlots(presentV) : presentV], { axis: 1 }); // [1, T, KV·HD]
+    const attIn = [batched ? toSlots(qr) : qr, kAll, vAll, 'attention_bias'];
+    const attOut = g.op('Attention', attIn, { q_num_heads: H, kv_num_heads: KV }); // [1, n, H·HD] (batched: [b, w, H·HD])
+    const att = batched ? toPacked(attOut, H * HD) : attOut;
     x = g.op('Add', [x, linear(att, [n.o], [n.oBias], `layers.${l}.o`)[0]]);
 
     const h2 = norm(x, n.norm2);

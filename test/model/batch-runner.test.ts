@@ -1,0 +1,120 @@
+// The batched forward: sequences of different lengths, each with its own draft tree (or a prefill chunk), in one
+// forward give the same logits and the same K/V as each sequence alone.
+import t from 'tap';
+import { BatchRunner, type BatchItem } from '../../model/batch-runner.ts';
+import { ModelRunner, causalBias, MASKED } from '../../model/runner.ts';
+import { Rng } from '../../common/rng.ts';
+import { testModel } from '../helpers/models.ts';
+
+const TOL = 1e-4;
+
+const MODELS = {
+  llamaGqa: { arch: 'llama' as const, seed: 11, layers: 2, hidden: 32, heads: 4, kvHeads: 2, vocab: 300, intermediate: 48 },
+  qwen2: { arch: 'qwen2' as const, seed: 14, layers: 2, hidden: 32, heads: 4, kvHeads: 2, vocab: 300, intermediate: 48 },
+  gpt2: { arch: 'gpt2' as const, seed: 15, layers: 2, hidden: 32, heads: 4, vocab: 300 },
+};
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** A random tree: parents[0] = -1, parents[i] < i; its bias [n, prefix + n] and positions. */
+function randomTree(rng: Rng, size: number, vocab: number, prefix: number) {
+  const parents = [-1];
+  const depth = [0];
+  const tokens = [rng.nextU32() % vocab];
+  for (let i = 1; i < size; i++) {
+    const p = rng.nextU32() % i;
+    parents.push(p);
+    depth.push(depth[p] + 1);
+    tokens.push(rng.nextU32() % vocab);
+  }
+  const total = prefix + size;
+  const bias = new Float32Array(size * total).fill(MASKED);
+  for (let i = 0; i < size; i++) {
+    bias.fill(0, i * total, i * total + prefix);
+    for (let j = i; j >= 0; j = parents[j]) bias[i * total + prefix + j] = 0;
+  }
+  return { tokens, positions: depth.map((d) => prefix + d), bias, parents };
+}
+
+for (const [name, opts] of Object.entries(MODELS)) {
+  t.test(`${name}: a batched forward over sequences of different lengths, each with its own tree, equals each alone`, async (t) => {
+    const runner = await ModelRunner.load(testModel(name, opts), { threads: 1 });
+    const batch = await BatchRunner.open(runner);
+    t.teardown(async () => {
+      await batch.dispose();
+      await runner.dispose();
+    });
+    const rng = new Rng(3);
+    // Prefix lengths 0 (a first prefill chunk), 3, 11 and 6; tree sizes 1, 7, 13 and a 5-token causal chunk.
+    const specs = [
+      { prefix: 0, kind: 'chunk' as const, size: 4 },
+      { prefix: 3, kind: 'tree' as const, size: 1 },
+      { prefix: 11, kind: 'tree' as const, size: 13 },
+      { prefix: 6, kind: 'tree' as const, size: 7 },
+      { prefix: 9, kind: 'chunk' as const, size: 5 },
+    ];
+    const seqs = await Promise.all(specs.map(async (sp) => {
+      const prompt = Array.from({ length: sp.prefix }, () => rng.nextU32() % runner.vocab);
+      const alone = runner.newCache();
+      const batched = runner.newCache();
+      if (sp.prefix > 0) {
+        await runner.prefill(alone, prompt);
+        await runner.prefill(batched, prompt);
+      }
+      const step = sp.kind === 'tree'
+        ? randomTree(rng, sp.size, runner.vocab, sp.prefix)
+        : (() => {
+          const tokens = Array.from({ length: sp.size }, () => rng.nextU32() % runner.vocab);
+          return { tokens, positions: tokens.map((_, i) => sp.prefix + i), bias: causalBias(sp.size, sp.prefix), parents: tokens.map((_, i) => i - 1) };
+        })();
+      return { alone, batched, step };
+    }));
+    const items: BatchItem[] = seqs.map((s, i) => ({ cache: s.batched, tokens: s.step.tokens, positions: s.step.positions, bias: s.step.bias, logitRows: i === 4 ? [4, 0] : undefined }));
+    const outs = await batch.forward(items);
+    let worst = 0;
+    for (let i = 0; i < seqs.length; i++) {
+      const s = seqs[i];
+      const ref = await runner.forward(s.alone, s.step.tokens, s.step.positions, s.step.bias, items[i].logitRows);
+      t.equal(outs[i].length, ref.length, `sequence ${i}: ${ref.length / runner.vocab} logit rows`);
+      worst = Math.max(worst, maxDiff(outs[i], ref));
+    }
+    t.ok(worst < TOL, `max |batched − alone| = ${worst.toExponential(2)} < ${TOL}`);
+    t.ok(maxDiff(outs[2].subarray(0, runner.vocab), outs[3].subarray(0, runner.vocab)) > 1e-2, 'sequences differ');
+
+    // The pending K/V rows are each sequence's own: commit the deepest path and continue alone in both caches.
+    let worstNext = 0;
+    for (const s of seqs) {
+      const leaf = s.step.parents.length - 1;
+      const path: number[] = [];
+      for (let j = leaf; j >= 0; j = s.step.parents[j]) path.unshift(j);
+      s.alone.commit(path);
+      s.batched.commit(path);
+      const next = [rng.nextU32() % runner.vocab];
+      const a = await runner.forward(s.alone, next, [s.alone.length], causalBias(1, s.alone.length));
+      const b = await runner.forward(s.batched, next, [s.batched.length], causalBias(1, s.batched.length));
+      worstNext = Math.max(worstNext, maxDiff(a, b));
+    }
+    t.ok(worstNext < TOL, `after commit, continuing gives the same logits (${worstNext.toExponential(2)})`);
+  });
+}
+
+t.test('a batch of one equals the single-sequence graph', async (t) => {
+  const runner = await ModelRunner.load(testModel('llamaGqa', MODELS.llamaGqa), { threads: 1 });
+  const batch = await BatchRunner.open(runner);
+  t.teardown(async () => {
+    await batch.dispose();
+    await runner.dispose();
+  });
+  const a = runner.newCache();
+  const b = runner.newCache();
+  await runner.prefill(a, [5, 6, 7]);
+  await runner.prefill(b, [5, 6, 7]);
+  const ref = await runner.forward(a, [8, 9], [3, 4], causalBias(2, 3));
+  const [out] = await batch.forward([{ cache: b, tokens: [8, 9], positions: [3, 4], bias: causalBias(2, 3) }]);
+  t.ok(maxDiff(out, ref) < TOL);
+  await t.rejects(batch.forward([{ cache: b, tokens: [400], positions: [3], bias: causalBias(1, 3) }]), { code: 'SPRIG_ERR_INVALID_PARAM' });
+});
