@@ -51,6 +51,8 @@ export interface BenchOptions {
   /** In-process: --quantize / --draft-quantize. */
   quantize?: QuantizeMode;
   draftQuantize?: QuantizeMode;
+  /** In-process: --ctx-size. */
+  ctxSize?: number;
   out?: string;
   runId?: string;
   /** The command line, recorded next to the tables. */
@@ -117,7 +119,7 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
     samples = out.samples;
     warnings.push(...out.warnings);
   } else {
-    const engine = await loadEngine({ model: o.model, draft: o.draft, datastore: o.datastore, threads: o.threads, quantize: o.quantize, draftQuantize: o.draftQuantize });
+    const engine = await loadEngine({ model: o.model, draft: o.draft, datastore: o.datastore, threads: o.threads, quantize: o.quantize, draftQuantize: o.draftQuantize, ctxSize: o.ctxSize });
     try {
       const { runner, tokenizer } = engine;
       const suite = o.suite === 'auto' ? (tokenizer.hasChatTemplate ? 'general' : 'stories') : o.suite;

@@ -10,6 +10,8 @@ export interface ProfileOptions {
   model: string;
   quantize: QuantizeMode;
   threads: number;
+  /** Context window (0 = the model's own, capped). */
+  contextLength?: number;
   /** Committed tokens before the measured forwards. */
   prefix: number;
   /** Token counts per forward, e.g. [1, 4, 16]. */
@@ -41,7 +43,7 @@ export async function profileForwards(o: ProfileOptions): Promise<{ rows: Profil
   try {
     for (const n of o.sizes) {
       // One session per size, so each trace holds only that size's runs.
-      const runner = await ModelRunner.load(o.model, { threads: o.threads, quantize: o.quantize, profilePrefix: path.join(dir, `n${n}`) });
+      const runner = await ModelRunner.load(o.model, { threads: o.threads, quantize: o.quantize, contextLength: o.contextLength, profilePrefix: path.join(dir, `n${n}`) });
       const cache = runner.newCache();
       const prompt = Array.from({ length: o.prefix }, (_, i) => (i * 7 + 3) % runner.vocab);
       await runner.prefill(cache, prompt);

@@ -34,3 +34,5 @@ export function quantizeArg(flag: string) {
 }
 
 export const QUANTIZE_HELP = 'store float weights quantized in the graph: none (f32; f16/bf16 are widened, 2× their file size), q8 (Q8_0, ~1.06 bytes per weight), q4 (Q4_0, head Q6_K, ~0.6 bytes per weight); quantized GGUF tensors keep their own type';
+
+export const CTX_HELP = 'context window in tokens (0 = the model\'s own, capped at 16384: the graph\'s rotary tables and the KV bound grow with it)';

@@ -5,7 +5,7 @@ import { DRAFTER_NAMES } from '../drafters/registry.ts';
 import { runBench, type BenchOptions } from '../bench/bench.ts';
 import { defaultDrafterSpecs } from '../bench/configs.ts';
 import { SUITES } from '../bench/workloads.ts';
-import { intArg, QUANTIZE_HELP, quantizeArg } from './args.ts';
+import { intArg, QUANTIZE_HELP, quantizeArg, CTX_HELP } from './args.ts';
 
 function list(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -53,6 +53,7 @@ export function registerBench(program: Command): void {
     .option('--draft <path>', 'in-process: draft model checkpoint for the `draft` drafter (adds it to the default sweep)')
     .option('--quantize <mode>', `in-process: ${QUANTIZE_HELP}`, quantizeArg('--quantize'), 'none')
     .option('--draft-quantize <mode>', 'in-process: the same for the draft model', quantizeArg('--draft-quantize'), 'none')
+    .option('--ctx-size <n>', `in-process: ${CTX_HELP}`, intArg('--ctx-size', 0), 0)
     .option('--datastore <file>', 'in-process: token datastore for the `retrieval` drafter (sprig datastore build)')
     .option('--base-url <url>', 'HTTP mode: an OpenAI-compatible server (Sprig, llama-server, vLLM, …), e.g. http://127.0.0.1:8080')
     .option('--api-key <key>', 'HTTP mode: sent as "Authorization: Bearer <key>"')

@@ -5,7 +5,7 @@ import { loadEngine } from '../engine/load.ts';
 import { IncrementalDetokenizer } from '../model/detokenizer.ts';
 import { generate } from '../engine/generate.ts';
 import { DEFAULT_DRAFTERS, DRAFTER_NAMES, parseDrafters } from '../drafters/registry.ts';
-import { budgetArg, floatArg, intArg, QUANTIZE_HELP, quantizeArg } from './args.ts';
+import { budgetArg, floatArg, intArg, QUANTIZE_HELP, quantizeArg, CTX_HELP } from './args.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
 
 interface GenerateFlags {
@@ -26,6 +26,7 @@ interface GenerateFlags {
   recyclingState?: string;
   quantize: QuantizeMode;
   draftQuantize: QuantizeMode;
+  ctxSize: number;
 }
 
 export function registerGenerate(program: Command): void {
@@ -36,6 +37,7 @@ export function registerGenerate(program: Command): void {
     .option('--draft <path>', 'draft model (folder, .gguf or hf:…) for the `draft` drafter (same vocabulary as --model)')
     .option('--quantize <mode>', QUANTIZE_HELP, quantizeArg('--quantize'), 'none')
     .option('--draft-quantize <mode>', 'the same for the draft model', quantizeArg('--draft-quantize'), 'none')
+    .option('--ctx-size <n>', CTX_HELP, intArg('--ctx-size', 0), 0)
     .option('--datastore <file>', 'token datastore for the `retrieval` drafter (sprig datastore build)')
     .option('--recycling-state <file>', 'keep Token Recycling\'s matrix in this file: loaded at start, saved at exit')
     .requiredOption('--prompt <text>', 'prompt text')
@@ -52,7 +54,7 @@ export function registerGenerate(program: Command): void {
     .action(async (flags: GenerateFlags) => {
       const drafters = parseDrafters(flags.drafters, '--drafters');
       if (drafters.includes('draft') && !flags.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
-      const engine = await loadEngine({ model: flags.model, draft: flags.draft, quantize: flags.quantize, draftQuantize: flags.draftQuantize, datastore: flags.datastore, recyclingState: flags.recyclingState, threads: flags.threads });
+      const engine = await loadEngine({ model: flags.model, draft: flags.draft, quantize: flags.quantize, draftQuantize: flags.draftQuantize, ctxSize: flags.ctxSize, datastore: flags.datastore, recyclingState: flags.recyclingState, threads: flags.threads });
       const { runner, tokenizer } = engine;
       const ds = engine.resources.datastore;
       if (ds) process.stderr.write(`[sprig] datastore ${flags.datastore}: ${ds.numDocs} documents, ${ds.tokens.length} tokens, ${ds.fileBytes} bytes\n`);

@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import { profileForwards } from '../bench/profile.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
 import { resolveModelSource } from '../model/hub.ts';
-import { intArg, QUANTIZE_HELP, quantizeArg } from './args.ts';
+import { CTX_HELP, intArg, QUANTIZE_HELP, quantizeArg } from './args.ts';
 
-interface ProfileFlags { model?: string; quantize: QuantizeMode; threads: number; prefix: number; sizes: string; runs: number; json?: boolean }
+interface ProfileFlags { model?: string; ctxSize: number; quantize: QuantizeMode; threads: number; prefix: number; sizes: string; runs: number; json?: boolean }
 
 export function registerProfile(program: Command): void {
   program
@@ -14,6 +14,7 @@ export function registerProfile(program: Command): void {
     .option('--model <path>', 'checkpoint folder, .gguf file, or hf:OWNER/REPO[:QUANT] (default: the embedded default model)')
     .option('--quantize <mode>', QUANTIZE_HELP, quantizeArg('--quantize'), 'none')
     .option('--threads <n>', 'onnxruntime intra-op threads (0 = by model size)', intArg('--threads', 0), 0)
+    .option('--ctx-size <n>', CTX_HELP, intArg('--ctx-size', 0), 0)
     .option('--prefix <n>', 'committed tokens before the measured forwards', intArg('--prefix', 1), 128)
     .option('--sizes <list>', 'tokens per forward, comma-separated', '1,4,16')
     .option('--runs <n>', 'measured forwards per size', intArg('--runs', 1), 50)
@@ -21,7 +22,7 @@ export function registerProfile(program: Command): void {
     .action(async (f: ProfileFlags) => {
       const sizes = f.sizes.split(',').map((s) => intArg('--sizes', 1)(s.trim()));
       const model = await resolveModelSource(f.model);
-      const out = await profileForwards({ model, quantize: f.quantize, threads: f.threads, prefix: f.prefix, sizes, runs: f.runs });
+      const out = await profileForwards({ model, contextLength: f.ctxSize, quantize: f.quantize, threads: f.threads, prefix: f.prefix, sizes, runs: f.runs });
       if (f.json) {
         process.stdout.write(`${JSON.stringify(out)}\n`);
         return;

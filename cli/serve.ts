@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_DRAFTERS, DRAFTER_NAMES } from '../drafters/registry.ts';
 import { DEFAULT_SERVER_CONFIG as D } from '../server/config.ts';
 import { startServer, type ServeOptions } from '../server/main.ts';
-import { budgetArg, intArg, QUANTIZE_HELP, quantizeArg } from './args.ts';
+import { budgetArg, CTX_HELP, intArg, QUANTIZE_HELP, quantizeArg } from './args.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
 
 function listArg(v: string): string[] {
@@ -21,6 +21,7 @@ export function registerServe(program: Command): void {
     .addOption(opt('--draft <path>', 'draft model checkpoint for the `draft` drafter (same vocabulary as --model)', 'SPRIG_DRAFT'))
     .addOption(opt('--quantize <mode>', QUANTIZE_HELP, 'SPRIG_QUANTIZE').argParser(quantizeArg('--quantize')).default('none'))
     .addOption(opt('--draft-quantize <mode>', 'the same for the draft model', 'SPRIG_DRAFT_QUANTIZE').argParser(quantizeArg('--draft-quantize')).default('none'))
+    .addOption(opt('--ctx-size <n>', CTX_HELP, 'SPRIG_CTX_SIZE').argParser(intArg('--ctx-size', 0)).default(0))
     .addOption(opt('--datastore <file>', 'token datastore for the `retrieval` drafter (sprig datastore build)', 'SPRIG_DATASTORE'))
     .addOption(opt('--recycling-state <file>', 'keep Token Recycling\'s matrix in this file: loaded at start, saved at shutdown', 'SPRIG_RECYCLING_STATE'))
     .addOption(opt('--drafters <names>', `default drafters for requests, comma-separated: ${DRAFTER_NAMES.join(', ')} (default: ${DEFAULT_DRAFTERS.join(',')}; none = plain decoding)`, 'SPRIG_DRAFTERS').argParser(listArg))
@@ -61,6 +62,7 @@ export interface ServeFlags {
   draft?: string;
   quantize: QuantizeMode;
   draftQuantize: QuantizeMode;
+  ctxSize: number;
   datastore?: string;
   recyclingState?: string;
   drafters?: string[];
@@ -87,6 +89,7 @@ export function serveOptions(f: ServeFlags): ServeOptions {
     draft: f.draft,
     quantize: f.quantize,
     draftQuantize: f.draftQuantize,
+    ctxSize: f.ctxSize,
     datastore: f.datastore,
     recyclingState: f.recyclingState,
     threads: f.threads,

@@ -23,6 +23,8 @@ export interface LoadOptions {
   quantize?: QuantizeMode;
   /** How the draft's float matrices are stored (--draft-quantize). */
   draftQuantize?: QuantizeMode;
+  /** Context window (--ctx-size); 0 or unset = the model's own, capped (model/runner.ts). */
+  ctxSize?: number;
   /** Datastore file for the `retrieval` drafter. */
   datastore?: string;
   threads?: number;
@@ -46,13 +48,13 @@ export async function loadEngine(opts: LoadOptions): Promise<LoadedEngine> {
   if (!opts.model || opts.model === 'default') {
     opts.log?.warn({ model: modelDir }, 'serving the embedded default model: random weights, it writes noise; pass --model PATH (an HF folder or a .gguf file) or --model hf:OWNER/REPO:Q4_K_M for a real model');
   }
-  const runner = await ModelRunner.load(modelDir, { threads: opts.threads, quantize: opts.quantize, log: opts.log });
+  const runner = await ModelRunner.load(modelDir, { threads: opts.threads, quantize: opts.quantize, contextLength: opts.ctxSize, log: opts.log });
   const resources: EngineResources = {};
   try {
     const tokenizer = await runner.source.loadTokenizer();
     if (opts.draft) {
       const draftDir = await resolveModelSource(opts.draft, { log: opts.log });
-      resources.draft = await ModelRunner.load(draftDir, { threads: opts.threads, quantize: opts.draftQuantize, log: opts.log });
+      resources.draft = await ModelRunner.load(draftDir, { threads: opts.threads, quantize: opts.draftQuantize, contextLength: opts.ctxSize, log: opts.log });
       const draftTok = await resources.draft.source.loadTokenizer();
       checkSameVocabulary({ name: modelDir, vocabSize: runner.vocab, tokenizer }, { name: draftDir, vocabSize: resources.draft.vocab, tokenizer: draftTok });
     }

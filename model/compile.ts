@@ -57,7 +57,7 @@ export function graphKey(src: ModelSource, quantize: QuantizeMode, batched = fal
   const h = crypto.createHash('sha256');
   h.update(BUILDER_VERSION);
   h.update(src.keyText);
-  h.update(`quantize=${quantize}`);
+  h.update(`quantize=${quantize};context=${src.spec.contextLength}`);
   if (batched) h.update('variant=batched');
   const memo = path.join(cacheRoot(), 'file-hashes.json');
   for (const f of src.keyFiles) h.update(fileHash(f, memo));

@@ -10,6 +10,12 @@ import type { ModelSpec } from './config.ts';
 import { KvCache } from './kv-cache.ts';
 import { createSession, floatTensor, int64Tensor, type Feeds, type OnnxSession } from './onnx-session.ts';
 
+/**
+ * Context window used when the caller does not set one and the model's is longer: the rotary tables in the graph
+ * and the KV cache's bound grow with it (a 128K-token Llama 3 would carry 67 MB of tables).
+ */
+export const DEFAULT_MAX_CONTEXT = 16384;
+
 /** Additive bias value for masked positions (finite, so no inf − inf NaNs in fused kernels). */
 export const MASKED = -1e30;
 
@@ -24,6 +30,8 @@ export interface RunnerOptions {
   quantize?: QuantizeMode;
   /** onnxruntime per-op profiling to files starting with this path (sprig profile). */
   profilePrefix?: string;
+  /** Context window in tokens; 0 or unset = the model's own, capped at DEFAULT_MAX_CONTEXT. */
+  contextLength?: number;
   log?: Logger;
 }
 
@@ -52,6 +60,14 @@ export class ModelRunner {
   /** Loads a HF checkpoint folder or a .gguf file, compiling (or reusing) its graph. */
   static async load(modelPath: string, opts: RunnerOptions = {}): Promise<ModelRunner> {
     const src = openModelSource(modelPath);
+    const trained = src.spec.contextLength;
+    const ctx = opts.contextLength ? Math.min(opts.contextLength, trained) : Math.min(trained, DEFAULT_MAX_CONTEXT);
+    if (opts.contextLength && opts.contextLength > trained) {
+      opts.log?.warn({ requested: opts.contextLength, model: trained }, `context window capped at the model's ${trained} tokens`);
+    } else if (ctx < trained) {
+      opts.log?.info({ context: ctx, model: trained }, `context window ${ctx} of the model's ${trained} tokens (--ctx-size to change)`);
+    }
+    src.spec.contextLength = ctx;
     const quantize = opts.quantize ?? 'none';
     const compiled = compileModel(src, quantize);
     const threads = opts.threads || defaultThreads(src.parameterCount);

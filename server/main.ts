@@ -24,6 +24,8 @@ export interface ServeOptions extends Partial<ServerConfig> {
   /** --quantize / --draft-quantize: how float weights are stored in the graph. */
   quantize?: QuantizeMode;
   draftQuantize?: QuantizeMode;
+  /** --ctx-size: context window (0 = the model's own, capped). */
+  ctxSize?: number;
 }
 
 export interface StartDeps {
@@ -45,7 +47,7 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   const config = resolveServerConfig(opts);
   const drafters = parseDrafters(config.drafters, '--drafters');
   if (drafters.includes('draft') && !opts.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
-  const loading = deps.engine ?? openEngine({ model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, datastore: opts.datastore, recyclingState: opts.recyclingState, threads: opts.threads, log: log.child({ component: 'engine' }) });
+  const loading = deps.engine ?? openEngine({ model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, threads: opts.threads, log: log.child({ component: 'engine' }) });
   const app = buildApp(config, { engine: loading, logger: log });
   let url: string;
   try {

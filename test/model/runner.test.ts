@@ -170,3 +170,17 @@ t.test('stories260K greedy continuation equals the reference text', { skip: !has
   }
   t.same(out, expected);
 });
+
+t.test('--ctx-size sets the context window, never past the model\'s own', async (t) => {
+  const dir = testModel('llamaGqa', MODELS.llamaGqa);
+  const small = await ModelRunner.load(dir, { threads: 1, contextLength: 64 });
+  const big = await ModelRunner.load(dir, { threads: 1, contextLength: 1 << 20 });
+  t.teardown(async () => {
+    await small.dispose();
+    await big.dispose();
+  });
+  t.equal(small.contextLength, 64);
+  t.throws(() => small.checkFits(65), { code: 'SPRIG_ERR_CONTEXT_OVERFLOW', message: /65 tokens do not fit the context window of 64/ });
+  t.equal(big.contextLength, 2048, 'capped at the model\'s 2048');
+  t.not(small.compileInfo.modelPath, big.compileInfo.modelPath, 'the graph is keyed by the context (its rotary tables)');
+});
