@@ -22,7 +22,7 @@ export function registerMakeTestModel(program: Command): void {
     .option('--context <n>', 'context length', intArg('--context', 8))
     .option('--dtype <dtype>', 'float32 | float16 | bfloat16', 'float32')
     .option('--format <format>', 'hf | gguf', 'hf')
-    .option('--quant <type>', 'GGUF matrix type: f32 | f16 | q8_0 | q4_0 | q4_k | q6_k (with --format gguf)', 'f32')
+    .option('--quant <type>', 'GGUF matrix type: f32 | f16 | q8_0 | q4_0 | q4_k | q5_k | q6_k (with --format gguf)', 'f32')
     .action((f: Flags) => {
       makeTestModel(f.out, {
         arch: f.arch, seed: f.seed, layers: f.layers, hidden: f.hidden, heads: f.heads, kvHeads: f.kvHeads,

@@ -17,12 +17,12 @@ import { hfToGgufRows } from './permute.ts';
 import { tokenizerMetadataFromHf } from './tokenizer-metadata.ts';
 import { writeGguf } from './write.ts';
 
-export type GgufQuant = 'f32' | 'f16' | 'q8_0' | 'q4_0' | 'q4_k' | 'q6_k';
-export const GGUF_QUANTS: readonly GgufQuant[] = ['f32', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q6_k'];
+export type GgufQuant = 'f32' | 'f16' | 'q8_0' | 'q4_0' | 'q4_k' | 'q5_k' | 'q6_k';
+export const GGUF_QUANTS: readonly GgufQuant[] = ['f32', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k'];
 
-const TYPE: Record<GgufQuant, GgmlType> = { f32: 'F32', f16: 'F16', q8_0: 'Q8_0', q4_0: 'Q4_0', q4_k: 'Q4_K', q6_k: 'Q6_K' };
-// llama_ftype values for general.file_type (all-Q4_K is llama.cpp's Q4_K_S).
-const FILE_TYPE: Record<GgufQuant, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, q4_k: 14, q6_k: 18 };
+const TYPE: Record<GgufQuant, GgmlType> = { f32: 'F32', f16: 'F16', q8_0: 'Q8_0', q4_0: 'Q4_0', q4_k: 'Q4_K', q5_k: 'Q5_K', q6_k: 'Q6_K' };
+// llama_ftype values for general.file_type (all-Q4_K is llama.cpp's Q4_K_S, all-Q5_K its Q5_K_S).
+const FILE_TYPE: Record<GgufQuant, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, q4_k: 14, q5_k: 16, q6_k: 18 };
 
 export interface ConvertSummary {
   file: string;

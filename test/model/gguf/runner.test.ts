@@ -22,13 +22,13 @@ const QWEN = { arch: 'qwen2' as const, seed: 32, layers: 1, hidden: 256, heads: 
 /**
  * Max |graph − reference| over the logits' spread, per type. The reference uses the file's exact weights; the
  * graph adds int8 activations (MatMulNBits accuracy level 4, as llama.cpp's q8 dot products). Measured: ≤ 1e-6 for
- * f32/f16, ≤ 6e-3 for Q8_0/Q4_0/Q6_K, ≤ 1.6e-2 for Q4_K (its min term is a second product over int8
+ * f32/f16, ≤ 6e-3 for Q8_0/Q4_0/Q6_K, ≤ 1.6e-2 for Q4_K and Q5_K (their min term is a second product over int8
  * sums of the activations, so the two products cancel and their rounding adds up; see model/quant/nbits.ts).
  */
-const TOL: Record<GgufQuant, number> = { f32: 1e-4, f16: 1e-4, q8_0: 0.02, q4_0: 0.02, q4_k: 0.03, q6_k: 0.02 };
+const TOL: Record<GgufQuant, number> = { f32: 1e-4, f16: 1e-4, q8_0: 0.02, q4_0: 0.02, q4_k: 0.03, q5_k: 0.03, q6_k: 0.02 };
 
 for (const [name, opts] of [['llama', OPTS], ['qwen2', QWEN]] as const) {
-  for (const quant of ['f32', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q6_k'] as GgufQuant[]) {
+  for (const quant of ['f32', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k'] as GgufQuant[]) {
     t.test(`${name} GGUF ${quant}: logits match the reference over the file's weights`, async (t) => {
       const file = path.join(tmp, `${name}-${quant}.gguf`);
       convertCheckpointToGguf(testModel(`${name}-gguf-src`, opts), file, quant);
