@@ -32,6 +32,7 @@ export function registerServe(program: Command): void {
     .addOption(opt('--api-key <key>', 'require "Authorization: Bearer <key>" (all routes but /health)', 'SPRIG_API_KEY'))
     .addOption(opt('--max-queue <n>', 'generations that may wait for a slot; more get 429', 'SPRIG_MAX_QUEUE').argParser(intArg('--max-queue', 0)).default(D.maxQueue))
     .addOption(opt('--max-concurrent <n>', 'generations running at once, interleaved step by step', 'SPRIG_MAX_CONCURRENT').argParser(intArg('--max-concurrent', 1)).default(D.maxConcurrent))
+    .addOption(opt('--max-batch-tokens <n>', 'most tokens one batched forward carries (every running generation\'s tree and prompt chunks share it)', 'SPRIG_MAX_BATCH_TOKENS').argParser(intArg('--max-batch-tokens', 1)).default(D.maxBatchTokens))
     .addOption(opt('--request-timeout-ms <n>', 'per-request time budget, queue wait included (0 = none)', 'SPRIG_REQUEST_TIMEOUT_MS').argParser(intArg('--request-timeout-ms', 0)).default(D.requestTimeoutMs))
     .addOption(opt('--receive-timeout-ms <n>', 'most time a client may take to send a whole request, headers and body; 408 and the connection closed past it (0 = none)', 'SPRIG_RECEIVE_TIMEOUT_MS').argParser(intArg('--receive-timeout-ms', 0)).default(D.receiveTimeoutMs))
     .addOption(opt('--max-connections <n>', 'sockets open at once; one more is closed as soon as it connects (0 = no limit)', 'SPRIG_MAX_CONNECTIONS').argParser(intArg('--max-connections', 0)).default(D.maxConnections))
@@ -73,6 +74,7 @@ export interface ServeFlags {
   apiKey?: string;
   maxQueue: number;
   maxConcurrent: number;
+  maxBatchTokens: number;
   requestTimeoutMs: number;
   receiveTimeoutMs: number;
   maxConnections: number;
@@ -98,6 +100,7 @@ export function serveOptions(f: ServeFlags): ServeOptions {
     apiKey: f.apiKey ?? null,
     maxQueue: f.maxQueue,
     maxConcurrent: f.maxConcurrent,
+    maxBatchTokens: f.maxBatchTokens,
     requestTimeoutMs: f.requestTimeoutMs,
     receiveTimeoutMs: f.receiveTimeoutMs,
     maxConnections: f.maxConnections,

@@ -13,6 +13,7 @@ import { onlineCost } from './verify-cost.ts';
 import type { TokenLogprob } from './logprobs.ts';
 import { sharedGate } from './drafter-gate.ts';
 import { StopChecker, type FinishReason } from './stopping.ts';
+import type { BatchSlot } from './batcher.ts';
 
 export interface GenerateRequest {
   /** Prompt ids, including any BOS the tokenizer adds. At least one. */
@@ -31,6 +32,8 @@ export interface GenerateRequest {
   maxTreeTokens?: number;
   /** Return each generated token's log-probability and this many most likely alternatives (0–20). */
   logprobs?: number;
+  /** Continuous batching (engine/batcher.ts): this generation's forwards run together with the others'. */
+  batch?: BatchSlot;
 }
 
 export interface GenerateTimings {
@@ -116,6 +119,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     biasScratch: new Float32Array(0),
     logprobs: req.logprobs,
     generatedCounts: new Map(),
+    batch: req.batch,
   };
   const out: number[] = [];
   const outLogprobs: TokenLogprob[] = []; // parallel to out when logprobs are asked for
@@ -124,7 +128,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     for (const d of drafters) d.begin(prompt);
     const t0 = performance.now();
     // The last prompt token is the first step's root: its KV is computed by that step.
-    if (prompt.length > 1) await runner.prefill(state.cache, prompt.slice(0, -1));
+    if (prompt.length > 1) await (req.batch ?? runner).prefill(state.cache, prompt.slice(0, -1));
     const t1 = performance.now();
 
     let finish: FinishReason | null = null;

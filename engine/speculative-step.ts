@@ -18,6 +18,7 @@ import { isGreedy } from '../common/sampling.ts';
 import type { Rng } from '../common/rng.ts';
 import type { SamplingParams } from '../common/sampling.ts';
 import type { StatsRecorder } from './stats.ts';
+import type { BatchSlot } from './batcher.ts';
 import { tokenLogprob, type TokenLogprob } from './logprobs.ts';
 
 export interface SpecState {
@@ -49,6 +50,8 @@ export interface SpecState {
   logprobs?: number;
   /** How often each token was generated so far (for presence/frequency penalties); the caller keeps it. */
   generatedCounts: Map<number, number>;
+  /** Continuous batching: the forward runs with the other running sequences' rows, and 'auto' trees are sized across the batch. */
+  batch?: BatchSlot;
 }
 
 export interface StepResult {
@@ -65,7 +68,7 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<S
   const t1 = performance.now();
   const prefix = s.cache.length;
   const positions = Array.from(draft.tree.depths, (d) => prefix + d); // [numNodes]
-  const logits = await s.runner.forward(s.cache, draft.tree.tokens, positions, biasFor(s, draft.tree, prefix)); // [numNodes, vocab]
+  const logits = await (s.batch ?? s.runner).forward(s.cache, draft.tree.tokens, positions, biasFor(s, draft.tree, prefix)); // [numNodes, vocab]
   applyLogitBias(logits, draft.tree.numNodes, s.runner.vocab, s.sampling.logitBias);
   applyPenalties(logits, draft.tree, s.runner.vocab, s.generatedCounts, s.sampling);
   const verdict = verify(s, draft.tree, logits, prefix);
@@ -115,7 +118,7 @@ function observe(s: SpecState, draft: Draft, logits: Float32Array, verdict: Veri
 function account(s: SpecState, draft: Draft, verdict: VerifyResult, t0: number, t1: number, t2: number, t3: number): void {
   const { tree } = draft;
   s.sizeEma = 0.9 * s.sizeEma + 0.1 * (tree.numNodes - 1);
-  s.cost?.observe(tree.numNodes, t3 - t0);
+  if (!s.batch?.shared) s.cost?.observe(tree.numNodes, t3 - t0); // a shared step's time is the batch's
   if (s.drafters.length > 1) gateStep(s, tree, verdict.acceptedNodes, verdict.tokens.length, draft.active, draft.costMs, t3 - t0, t2 - t1);
   s.stats.step(tree.depths, tree.sources, verdict.acceptedNodes, t1 - t0, t2 - t1, draft.expectedTokens);
   s.stats.addOther(t3 - t2);
@@ -154,7 +157,8 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<Draft> {
   let expectedTokens = 1;
   if (s.budget === 'auto') {
     const ordered = Array.from(order, (i) => values[i]);
-    const choice = chooseTreeSize(ordered, s.cost!, 0, ask, { allowed: isBucketSize, current: s.lastSize, margin: 0.05 });
+    const single = () => chooseTreeSize(ordered, s.cost!, 0, ask, { allowed: isBucketSize, current: s.lastSize, margin: 0.05 });
+    const choice = s.batch ? await s.batch.allocate(ordered, ask, single) : single();
     size = choice.size;
     s.lastSize = size;
     expectedTokens = choice.expectedTokens;

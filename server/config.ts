@@ -10,6 +10,8 @@ export interface ServerConfig {
   maxQueue: number;
   /** Generations running at once (they interleave step by step). */
   maxConcurrent: number;
+  /** Most rows (tokens) one batched forward carries: draft trees and prefill chunks are sized to fit. */
+  maxBatchTokens: number;
   /** Per-request budget from arrival (queue wait included); 0 = none. */
   requestTimeoutMs: number;
   /** Most time a client may take to send a whole request, headers and body (408 past it); 0 = none. */
@@ -37,6 +39,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   apiKey: null,
   maxQueue: 64,
   maxConcurrent: 8,
+  maxBatchTokens: 512,
   requestTimeoutMs: 600_000,
   receiveTimeoutMs: 30_000,
   maxConnections: 1024,

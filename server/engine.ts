@@ -2,6 +2,7 @@
 // its generate(). The server NEVER touches runner internals; tests swap `generate` to spy on steps.
 import { generate as engineGenerate, type EngineResources, type GenerateRequest, type GenerateResult, type OnTokens } from '../engine/generate.ts';
 import { loadEngine, type LoadOptions } from '../engine/load.ts';
+import { Batcher } from '../engine/batcher.ts';
 import type { ModelRunner } from '../model/runner.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 
@@ -22,6 +23,8 @@ export interface Engine {
   /** Where a worker thread can build the same tokenizer (the model's folder or file); none = encode on the event loop. */
   readonly tokenizerPath?: string;
   readonly runner: ModelRunner;
+  /** Continuous batching of concurrent generations; absent when a custom generate is plugged in (tests). */
+  readonly batcher?: Batcher;
   generate(req: GenerateRequest, onTokens?: OnTokens): Promise<GenerateResult>;
   dispose(): Promise<void>;
 }
@@ -37,13 +40,21 @@ export interface EngineParts {
   generate?: GenerateFn;
   /** Defaults to disposing the runner. */
   dispose?: () => Promise<void>;
+  /** Most rows one batched forward carries (--max-batch-tokens). */
+  maxBatchTokens?: number;
 }
+
+/** --max-batch-tokens when unset. */
+export const DEFAULT_MAX_BATCH_TOKENS = 512;
 
 export function createEngine(parts: EngineParts): Engine {
   const { runner, tokenizer, modelId } = parts;
   const resources = parts.resources ?? {};
   const run = parts.generate ?? engineGenerate;
   const eosIds = tokenizer.eosIds.length ? tokenizer.eosIds : undefined;
+  // Concurrent generations share each step's forward; a custom generate (a test's spy) runs each on its own.
+  const batcher = parts.generate ? undefined : new Batcher(runner, { maxBatchTokens: parts.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS });
+  const dispose = parts.dispose ?? (() => runner.dispose());
   return {
     modelId,
     created: Math.floor(Date.now() / 1000),
@@ -54,13 +65,25 @@ export function createEngine(parts: EngineParts): Engine {
     tokenizer,
     tokenizerPath: parts.tokenizerPath,
     runner,
-    generate: (req, onTokens) => run(runner, { eosIds, ...req }, onTokens, resources),
-    dispose: parts.dispose ?? (() => runner.dispose()),
+    batcher,
+    generate: async (req, onTokens) => {
+      if (!batcher) return run(runner, { eosIds, ...req }, onTokens, resources);
+      const slot = batcher.join();
+      try {
+        return await run(runner, { eosIds, ...req, batch: slot }, onTokens, resources);
+      } finally {
+        slot.leave(); // the next step runs without it
+      }
+    },
+    dispose: async () => {
+      await batcher?.dispose();
+      await dispose();
+    },
   };
 }
 
 /** Loads the target (and --draft / --datastore) through engine/load.ts. */
-export async function openEngine(opts: LoadOptions): Promise<Engine> {
+export async function openEngine(opts: LoadOptions & { maxBatchTokens?: number }): Promise<Engine> {
   const loaded = await loadEngine(opts);
-  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose });
+  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose, maxBatchTokens: opts.maxBatchTokens });
 }

@@ -47,7 +47,7 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   const config = resolveServerConfig(opts);
   const drafters = parseDrafters(config.drafters, '--drafters');
   if (drafters.includes('draft') && !opts.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
-  const loading = deps.engine ?? openEngine({ model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, threads: opts.threads, log: log.child({ component: 'engine' }) });
+  const loading = deps.engine ?? openEngine({ model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, threads: opts.threads, maxBatchTokens: config.maxBatchTokens, log: log.child({ component: 'engine' }) });
   const app = buildApp(config, { engine: loading, logger: log });
   let url: string;
   try {
@@ -64,6 +64,8 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
     engine = await loading;
     // The 'auto' tree budget needs this machine's verify-cost curve: measure it before /health says ready.
     if (drafters.length > 0 && config.treeBudget === 'auto') await verifyCostCurve(engine.runner);
+    // Concurrent generations share forwards through the batched graph: compile and open it before ready.
+    if (config.maxConcurrent > 1) await engine.batcher?.warm();
   } catch (e) {
     await app.close();
     throw e;
@@ -71,7 +73,7 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   const encoder = await app.sprig.getEncoder();
   encoder.warm();
   log.info({ maxTokenBytes: encoder.bound.maxTokenBytes, tokenizerThread: encoder.threaded }, 'prompt bound ready');
-  log.info({ model: engine.modelId, contextLength: engine.contextLength, drafters: drafters.length ? drafters : ['none'], maxConcurrent: config.maxConcurrent, maxQueue: config.maxQueue }, 'model ready');
+  log.info({ model: engine.modelId, contextLength: engine.contextLength, drafters: drafters.length ? drafters : ['none'], maxConcurrent: config.maxConcurrent, maxBatchTokens: config.maxBatchTokens, maxQueue: config.maxQueue }, 'model ready');
 
   let closing: Promise<void> | null = null;
   const shutdown = () => (closing ??= (async () => {

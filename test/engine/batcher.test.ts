@@ -1,0 +1,115 @@
+// Continuous batching: concurrent generations share forwards and still give exactly what each gives alone,
+// for every drafter, with members joining and leaving mid-run, one cancelled mid-batch, and a seeded sampled
+// one among them; and the batch-wide token budget.
+import t from 'tap';
+import { allocateBatch, Batcher } from '../../engine/batcher.ts';
+import { generate, type EngineResources, type GenerateRequest, type GenerateResult } from '../../engine/generate.ts';
+import { GREEDY } from '../../common/sampling.ts';
+import { ModelRunner } from '../../model/runner.ts';
+import { Rng } from '../../common/rng.ts';
+import { testModel, truncatedDraft } from '../helpers/models.ts';
+
+const TARGET = { arch: 'llama' as const, seed: 41, layers: 3, hidden: 32, heads: 4, kvHeads: 2, vocab: 300, intermediate: 48 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** 16 prompts of 1–24 tokens, some with repeats (so lookup and retrieval find matches). */
+function prompts(): number[][] {
+  const rng = new Rng(21);
+  return Array.from({ length: 16 }, (_, i) => {
+    const base = Array.from({ length: 1 + (i * 5) % 12 }, () => 1 + (rng.nextU32() % 299));
+    return i % 3 === 0 ? [...base, ...base] : base;
+  });
+}
+
+async function load(t: { teardown(fn: () => unknown): void }) {
+  const dir = testModel('batch-target', TARGET);
+  const runner = await ModelRunner.load(dir, { threads: 1 });
+  const draft = await ModelRunner.load(truncatedDraft(dir, 1), { threads: 1 });
+  const batcher = new Batcher(runner, { maxBatchTokens: 512 });
+  await batcher.warm();
+  t.teardown(async () => {
+    await batcher.dispose();
+    await runner.dispose();
+    await draft.dispose();
+  });
+  return { runner, batcher, resources: { draft } as EngineResources };
+}
+
+/** Runs `req` as a batch member, joining after `delayMs`; `onJoin` sees the request before it starts. */
+async function member(batcher: Batcher, runner: ModelRunner, req: GenerateRequest, delayMs: number, resources: EngineResources, onTokens?: (n: number) => void): Promise<GenerateResult> {
+  await sleep(delayMs);
+  const slot = batcher.join();
+  let n = 0;
+  try {
+    return await generate(runner, { ...req, batch: slot }, (tokens) => onTokens?.((n += tokens.length)), resources);
+  } finally {
+    slot.leave();
+  }
+}
+
+for (const drafter of ['recycling', 'lookup', 'retrieval', 'draft']) {
+  t.test(`16 concurrent greedy generations with ${drafter} drafting give exactly their single-client outputs, joining and leaving mid-run`, async (t) => {
+    const { runner, batcher, resources } = await load(t);
+    const ps = prompts();
+    const maxTokens = ps.map((_, i) => 12 + (i * 7) % 29);
+    const refs: number[][] = [];
+    for (let i = 0; i < ps.length; i++) {
+      refs.push((await generate(runner, { promptTokens: ps[i], maxTokens: maxTokens[i], sampling: GREEDY, eosIds: [], drafters: ['none'] })).tokens);
+    }
+    const before = { ...batcher.counts };
+    const outs = await Promise.all(ps.map((p, i) => member(batcher, runner, {
+      promptTokens: p, maxTokens: maxTokens[i], sampling: GREEDY, eosIds: [], drafters: [drafter], treeBudget: i % 2 ? 8 : 'auto',
+    }, (i % 4) * 3, resources)));
+    for (let i = 0; i < ps.length; i++) t.same(outs[i].tokens, refs[i], `generation ${i}`);
+    t.ok(batcher.counts.sharedForwards > before.sharedForwards + 10, `${batcher.counts.sharedForwards - before.sharedForwards} of ${batcher.counts.forwards - before.forwards} forwards carried several sequences`);
+    t.ok(outs.some((o) => o.speculation!.accepted > 0), 'drafts were accepted');
+    t.equal(batcher.size, 0, 'everyone left');
+  });
+}
+
+t.test('a generation cancelled in the middle of a batch leaves the others unchanged', async (t) => {
+  const { runner, batcher, resources } = await load(t);
+  const ps = prompts().slice(0, 8);
+  const refs = [];
+  for (const p of ps) refs.push((await generate(runner, { promptTokens: p, maxTokens: 30, sampling: GREEDY, eosIds: [], drafters: ['none'] })).tokens);
+  const stop = new AbortController();
+  const outs = await Promise.all(ps.map((p, i) => member(batcher, runner, {
+    promptTokens: p, maxTokens: 30, sampling: GREEDY, eosIds: [], drafters: ['recycling', 'lookup'], treeBudget: 8, signal: i === 3 ? stop.signal : undefined,
+  }, 0, resources, i === 3 ? (n) => n >= 4 && stop.abort() : undefined)));
+  t.equal(outs[3].finishReason, 'cancelled');
+  t.ok(outs[3].tokens.length < 30, `the cancelled one stopped after ${outs[3].tokens.length} tokens`);
+  t.same(outs[3].tokens, refs[3].slice(0, outs[3].tokens.length), 'what it got was right');
+  for (let i = 0; i < ps.length; i++) if (i !== 3) t.same(outs[i].tokens, refs[i], `generation ${i}`);
+});
+
+t.test('a seeded sampled generation gives the same text whatever shares its batches', async (t) => {
+  const { runner, batcher, resources } = await load(t);
+  const req: GenerateRequest = { promptTokens: [1, 7, 8, 9, 7, 8], maxTokens: 40, sampling: { temperature: 0.9, topK: 0, topP: 1, seed: 1234 }, eosIds: [], drafters: ['recycling', 'lookup'], treeBudget: 'auto' };
+  const alone = await generate(runner, req);
+  const others = prompts().slice(0, 7).map((p, i) => member(batcher, runner, {
+    promptTokens: p, maxTokens: 10 + 5 * i, sampling: i % 2 ? GREEDY : { temperature: 1, topK: 0, topP: 1 }, eosIds: [], drafters: ['lookup'], treeBudget: 4,
+  }, i * 2, resources));
+  const inBatch = member(batcher, runner, req, 3, resources);
+  await Promise.all(others);
+  t.same((await inBatch).tokens, alone.tokens);
+  t.ok(new Set(alone.tokens).size > 3, 'the sample is not degenerate');
+});
+
+t.test('allocateBatch: one budget across the batch, by value per unit of cost', async (t) => {
+  const flatThenLinear = { at: (n: number) => (n <= 3 ? 1 : n - 2) };
+  t.same(allocateBatch([[0.9, 0.2], [0.8]], flatThenLinear, 2, 2, 100), [1, 0], 'the doc example');
+  // A free step (flat cost) takes every node worth anything; room caps it.
+  const flat = { at: () => 1 };
+  t.same(allocateBatch([[0.9, 0.5], [0.7, 0.6, 0.1]], flat, 2, 2, 100), [2, 3]);
+  t.same(allocateBatch([[0.9, 0.5], [0.7, 0.6, 0.1]], flat, 2, 2, 3), [1, 2], 'the 3 best nodes across both');
+  // Linear cost: more members → fewer drafts each (speculation shrinks with load).
+  const linear = { at: (n: number) => 4 + n };
+  const lists = (b: number) => Array.from({ length: b }, () => [0.9, 0.8, 0.7, 0.5, 0.3, 0.2]);
+  const per = (b: number) => allocateBatch(lists(b), linear, b, b, 1000).reduce((a, x) => a + x, 0) / b;
+  t.ok(per(1) > per(4) && per(4) > per(16), `drafts per member: ${per(1)}, ${per(4)}, ${per(16)}`);
+  // A member whose drafts are worth less than the batch's rate gets none this step.
+  const mixed = [...lists(15), [0.5, 0.4]];
+  const sizes = allocateBatch(mixed, linear, 16, 16, 1000);
+  t.equal(sizes[15], 0, 'the weak member drafts nothing');
+  t.ok(sizes.slice(0, 15).every((k) => k >= 1), 'the others draft');
+});
