@@ -113,3 +113,23 @@ t.test('allocateBatch: one budget across the batch, by value per unit of cost', 
   t.equal(sizes[15], 0, 'the weak member drafts nothing');
   t.ok(sizes.slice(0, 15).every((k) => k >= 1), 'the others draft');
 });
+
+t.test('a long prompt is prefilled in chunks inside the others\' steps: their streams keep going, its output is unchanged', async (t) => {
+  const { runner, batcher, resources } = await load(t);
+  const rng = new Rng(8);
+  const long = Array.from({ length: 180 }, () => 1 + (rng.nextU32() % 299));
+  const ref = await generate(runner, { promptTokens: long, maxTokens: 8, sampling: GREEDY, eosIds: [], drafters: ['none'] });
+  const counts = [0, 0, 0];
+  let seenAtFirstToken: number[] | null = null;
+  const others = counts.map((_, i) => member(batcher, runner, {
+    promptTokens: [1, 2 + i], maxTokens: 60, sampling: GREEDY, eosIds: [], drafters: ['none'],
+  }, 0, resources, (n) => (counts[i] = n)));
+  while (counts.some((c) => c < 2)) await sleep(1);
+  const seenAtJoin = [...counts];
+  const forwardsAtJoin = batcher.counts.forwards;
+  const out = await member(batcher, runner, { promptTokens: long, maxTokens: 8, sampling: GREEDY, eosIds: [], drafters: ['none'] }, 0, resources, () => (seenAtFirstToken ??= [...counts]));
+  await Promise.all(others);
+  t.same(out.tokens, ref.tokens);
+  t.ok(seenAtFirstToken!.every((c, i) => c > seenAtJoin[i] + 1), `the others went on while it prefilled: ${seenAtJoin} → ${seenAtFirstToken}`);
+  t.ok(batcher.counts.forwards - forwardsAtJoin > 3, 'its prompt took several shared forwards');
+});
