@@ -41,6 +41,7 @@ export function registerServe(program: Command): void {
     .addOption(opt('--max-body-bytes <n>', 'largest request body accepted (413 beyond)', 'SPRIG_MAX_BODY_BYTES').argParser(intArg('--max-body-bytes', 1024)).default(D.bodyLimitBytes))
     .addOption(opt('--drain-timeout-ms <n>', 'on SIGTERM, how long running requests may finish', 'SPRIG_DRAIN_TIMEOUT_MS').argParser(intArg('--drain-timeout-ms', 0)).default(D.drainTimeoutMs))
     .addOption(opt('--stream-interval-ms <n>', 'gather streamed tokens this long into one chunk (0 = every step at once)', 'SPRIG_STREAM_INTERVAL_MS').argParser(intArg('--stream-interval-ms', 0)).default(D.streamIntervalMs))
+    .addOption(opt('--kv-cache-mb <n>', 'prefix cache: MiB of K/V rows kept to reuse shared prompt prefixes across requests, least recently used evicted first (0 = off)', 'SPRIG_KV_CACHE_MB').argParser(intArg('--kv-cache-mb', 0)).default(D.kvCacheMb))
     .action(async (flags: ServeFlags) => {
       const server = await startServer(serveOptions(flags));
       let signalled = false;
@@ -83,6 +84,7 @@ export interface ServeFlags {
   maxBodyBytes: number;
   drainTimeoutMs: number;
   streamIntervalMs: number;
+  kvCacheMb: number;
 }
 
 export function serveOptions(f: ServeFlags): ServeOptions {
@@ -111,5 +113,6 @@ export function serveOptions(f: ServeFlags): ServeOptions {
     maxTreeTokens: f.maxTreeTokens,
     drainTimeoutMs: f.drainTimeoutMs,
     streamIntervalMs: f.streamIntervalMs,
+    kvCacheMb: f.kvCacheMb,
   };
 }

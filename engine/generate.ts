@@ -2,6 +2,7 @@
 // the root (the last emitted token, not yet in the KV cache) and emits the next token(s).
 import { errors } from '../common/errors.ts';
 import type { ModelRunner } from '../model/runner.ts';
+import type { KvCache } from '../model/kv-cache.ts';
 import type { Datastore } from '../drafters/datastore.ts';
 import { createDrafters, parseDrafters } from '../drafters/registry.ts';
 import { Rng, randomSeed } from '../common/rng.ts';
@@ -13,6 +14,7 @@ import { onlineCost } from './verify-cost.ts';
 import type { TokenLogprob } from './logprobs.ts';
 import { sharedGate } from './drafter-gate.ts';
 import { StopChecker, type FinishReason } from './stopping.ts';
+import type { PrefixCache } from './prefix-cache.ts';
 import type { BatchSlot } from './batcher.ts';
 
 export interface GenerateRequest {
@@ -34,6 +36,11 @@ export interface GenerateRequest {
   logprobs?: number;
   /** Continuous batching (engine/batcher.ts): this generation's forwards run together with the others'. */
   batch?: BatchSlot;
+  /**
+   * The model's prefix cache (shared across requests): the longest cached prefix of the prompt is copied
+   * in instead of prefilled, and the prompt's and output's blocks are cached for later requests.
+   */
+  prefixCache?: PrefixCache;
 }
 
 export interface GenerateTimings {
@@ -49,6 +56,8 @@ export interface GenerateResult {
   speculation?: SpeculationStats;
   /** Per generated token, when the request asked for logprobs. */
   logprobs?: TokenLogprob[];
+  /** Prompt tokens whose KV came from the prefix cache (set when the request passed one). */
+  cachedTokens?: number;
 }
 
 /** Called with each batch of newly emitted tokens (already past stop checks). */
@@ -127,8 +136,12 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
   try {
     for (const d of drafters) d.begin(prompt);
     const t0 = performance.now();
+    const pc = req.prefixCache;
+    const cachedTokens = pc ? reusePrefix(pc, prompt, state.cache) : 0;
     // The last prompt token is the first step's root: its KV is computed by that step.
-    if (prompt.length > 1) await (req.batch ?? runner).prefill(state.cache, prompt.slice(0, -1));
+    if (prompt.length - 1 > cachedTokens) await (req.batch ?? runner).prefill(state.cache, prompt.slice(cachedTokens, -1));
+    // Cached now, so requests that start while this one decodes share its prompt too.
+    pc?.insert(prompt, state.cache);
     const t1 = performance.now();
 
     let finish: FinishReason | null = null;
@@ -152,6 +165,8 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
       }
       if (onTokens && out.length > before) onTokens(out.slice(before), step.logprobs ? outLogprobs.slice(before) : undefined);
     }
+    // The output's blocks too: the next turn of a conversation starts with them.
+    pc?.insert(state.context, state.cache);
     const decodeMs = performance.now() - t1;
     return {
       tokens: out,
@@ -159,8 +174,19 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
       timings: { prefill_ms: t1 - t0, decode_ms: decodeMs, tokens_per_s: decodeMs > 0 ? (out.length * 1000) / decodeMs : 0 },
       speculation: { ...state.stats.finish(), drafters: names.length ? names : ['none'] },
       ...(req.logprobs !== undefined ? { logprobs: outLogprobs } : {}),
+      ...(pc ? { cachedTokens } : {}),
     };
   } finally {
     for (const d of drafters) d.dispose();
   }
+}
+
+/** Copies the longest cached prefix of the prompt into a fresh cache; returns its length in tokens. */
+function reusePrefix(pc: PrefixCache, prompt: number[], cache: KvCache): number {
+  if (pc.numLayers !== cache.numLayers || pc.rowSize !== cache.rowSize) {
+    throw errors.internal(`prefix cache rows (${pc.numLayers} layers × ${pc.rowSize}) do not fit this model's cache (${cache.numLayers} × ${cache.rowSize})`);
+  }
+  const hit = pc.lookup(prompt);
+  for (const b of hit.blocks) cache.appendRows(b.keys, b.values, pc.blockSize);
+  return hit.length;
 }

@@ -89,6 +89,26 @@ export class KvCache {
     this.pending = 0;
   }
 
+  /**
+   * Appends n rows computed elsewhere (a prefix cache's block) as committed tokens.
+   * keys[l], values[l]: [≥ n, rowSize] per layer. No pending rows may be open.
+   */
+  appendRows(keys: readonly Float32Array[], values: readonly Float32Array[], n: number): void {
+    if (this.pending !== 0) throw errors.internal(`KvCache.appendRows with ${this.pending} pending rows`);
+    if (keys.length !== this.numLayers || values.length !== this.numLayers) {
+      throw errors.internal(`KvCache.appendRows: ${keys.length} key and ${values.length} value layers for a ${this.numLayers}-layer cache`);
+    }
+    this.reserve(n);
+    const off = this.length * this.rowSize;
+    const len = n * this.rowSize;
+    for (let l = 0; l < this.numLayers; l++) {
+      if (keys[l].length < len || values[l].length < len) throw errors.internal(`KvCache.appendRows: layer ${l} has fewer than ${n} rows of ${this.rowSize}`);
+      this.keys[l].set(keys[l].subarray(0, len), off);
+      this.values[l].set(values[l].subarray(0, len), off);
+    }
+    this.length += n;
+  }
+
   /** Commits every pending row. */
   commitAll(): void {
     this.length += this.pending;

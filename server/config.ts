@@ -31,6 +31,8 @@ export interface ServerConfig {
   drainTimeoutMs: number;
   /** Streamed tokens gather this long before one chunk goes out (0 = every step at once). */
   streamIntervalMs: number;
+  /** Prefix cache budget in MiB: K/V rows of earlier prompts reused by later ones (0 = off). */
+  kvCacheMb: number;
 }
 
 export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
@@ -49,6 +51,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   treeBudget: 'auto',
   drainTimeoutMs: 30_000,
   streamIntervalMs: 5,
+  kvCacheMb: 256,
 });
 
 export function resolveServerConfig(partial: Partial<ServerConfig> = {}): ServerConfig {

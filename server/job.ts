@@ -10,6 +10,7 @@ import { IncrementalDetokenizer } from '../model/detokenizer.ts';
 import type { ServerConfig } from './config.ts';
 import type { Engine } from './engine.ts';
 import type { Metrics } from './metrics.ts';
+import type { PrefixCache } from '../engine/prefix-cache.ts';
 import type { GenerationPlan } from './params.ts';
 import type { Prompt } from './prompts.ts';
 import type { Lease, Scheduler } from './scheduler.ts';
@@ -29,6 +30,8 @@ export interface JobContext {
   config: ServerConfig;
   /** Running jobs, so shutdown can cut them off. */
   active: Set<Job>;
+  /** The model's prefix cache; null or absent = off. */
+  prefixCache?: PrefixCache | null;
 }
 
 /** Receives text as it is decided. Sinks MUST NOT throw. */
@@ -42,6 +45,8 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** As OpenAI's: prompt tokens whose K/V was reused from the prefix cache. */
+  prompt_tokens_details?: { cached_tokens: number };
 }
 
 /** A generated token's log-probability as the API reports it: token text, not ids. */
@@ -59,6 +64,8 @@ export interface ChoiceOutput {
   logprobs?: TokenLogprobOut[];
   finishReason: ChoiceFinish;
   numTokens: number;
+  /** Prompt tokens this choice took from the prefix cache. */
+  cachedTokens: number;
   speculation?: SpeculationStats;
 }
 
@@ -149,12 +156,16 @@ export class Job {
       const choices = settled.map((s) => (s as PromiseFulfilledResult<ChoiceOutput>).value);
       const numPromptTokens = [...new Set(this.inputs.map((c) => c.prompt))].reduce((a, p) => a + p.tokens.length, 0);
       const numCompletionTokens = choices.reduce((a, c) => a + c.numTokens, 0);
+      // A prompt counts once (as in prompt_tokens), with the fewest cached tokens any of its choices had.
+      const cachedByPrompt = new Map<Prompt, number>();
+      for (const c of this.inputs) cachedByPrompt.set(c.prompt, Math.min(cachedByPrompt.get(c.prompt) ?? Infinity, choices[c.index].cachedTokens));
+      const numCachedTokens = [...cachedByPrompt.values()].reduce((a, n) => a + n, 0);
       this.ctx.metrics.e2eLatency.observe((performance.now() - this.opts.startMs) / 1000);
       this.ctx.metrics.promptTokens.inc(numPromptTokens);
       this.opts.log.info({ promptTokens: numPromptTokens, completionTokens: numCompletionTokens, choices: choices.length, finish: choices.map((c) => c.finishReason) }, 'generation done');
       return {
         choices,
-        usage: { prompt_tokens: numPromptTokens, completion_tokens: numCompletionTokens, total_tokens: numPromptTokens + numCompletionTokens },
+        usage: { prompt_tokens: numPromptTokens, completion_tokens: numCompletionTokens, total_tokens: numPromptTokens + numCompletionTokens, prompt_tokens_details: { cached_tokens: numCachedTokens } },
         speculation: mergeSpeculation(choices.flatMap((c) => (c.speculation ? [c.speculation] : []))),
       };
     } finally {
@@ -257,6 +268,7 @@ export class Job {
         treeBudget: this.plan.treeBudget,
         maxTreeTokens: this.plan.maxTreeTokens,
         logprobs: this.plan.logprobs,
+        prefixCache: this.ctx.prefixCache ?? undefined,
       }, onTokens);
     } finally {
       c.lease.release();
@@ -273,9 +285,13 @@ export class Job {
     }
     metrics.generationTokens.inc(numTokens);
     if (result.speculation) metrics.observeSpeculation(result.speculation);
+    if (result.cachedTokens !== undefined) {
+      metrics.prefixCacheQueries.inc(c.prompt.tokens.length);
+      metrics.prefixCacheHits.inc(result.cachedTokens);
+    }
     const finishReason = this.finishReason(result.finishReason, matcher.stopped);
     sink.onFinish?.(c.index, finishReason);
-    return { index: c.index, text, finishReason, numTokens, speculation: result.speculation, ...(wantLogprobs ? { logprobs } : {}) };
+    return { index: c.index, text, finishReason, numTokens, cachedTokens: result.cachedTokens ?? 0, speculation: result.speculation, ...(wantLogprobs ? { logprobs } : {}) };
   }
 
   private finishReason(engineReason: 'stop' | 'length' | 'cancelled', stopString: boolean): ChoiceFinish {

@@ -23,6 +23,8 @@ export class Metrics {
   readonly specAcceptedPerPos: Counter<'position'>;
   readonly connectionsDropped: Counter;
   readonly requestsCut: Counter<'cause'>;
+  readonly prefixCacheQueries: Counter;
+  readonly prefixCacheHits: Counter;
 
   constructor(scheduler: Scheduler, registry = new Registry()) {
     this.registry = registry;
@@ -44,6 +46,8 @@ export class Metrics {
     this.connectionsDropped = new Counter({ name: 'sprig_connections_dropped_total', help: 'Connections closed on arrival because --max-connections sockets were open.', registers });
     this.requestsCut = new Counter({ name: 'sprig_requests_cut_total', help: 'Generation requests cut off before they finished, by cause (shutdown: the drain timeout; timeout: --request-timeout-ms).', labelNames: ['cause'], registers });
     for (const cause of ['shutdown', 'timeout']) this.requestsCut.inc({ cause }, 0);
+    this.prefixCacheQueries = new Counter({ name: 'sprig_prefix_cache_queries_total', help: 'Prompt tokens looked up in the prefix cache (--kv-cache-mb).', registers });
+    this.prefixCacheHits = new Counter({ name: 'sprig_prefix_cache_hits_total', help: 'Prompt tokens whose K/V came from the prefix cache.', registers });
     this.specDrafts = new Counter({ name: 'sprig_spec_decode_num_drafts', help: 'Speculative steps that verified a draft.', registers });
     this.specDraftTokens = new Counter({ name: 'sprig_spec_decode_num_draft_tokens', help: 'Draft tokens sent to verification.', registers });
     this.specAcceptedTokens = new Counter({ name: 'sprig_spec_decode_num_accepted_tokens', help: 'Draft tokens accepted.', registers });

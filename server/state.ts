@@ -1,5 +1,6 @@
 // What the routes share: config, the engine (null until loaded), scheduler, metrics and running jobs.
 import type { FastifyBaseLogger } from 'fastify';
+import { PrefixCache } from '../engine/prefix-cache.ts';
 import type { ServerConfig } from './config.ts';
 import type { Engine } from './engine.ts';
 import type { CancelKind, Job, JobContext } from './job.ts';
@@ -11,6 +12,8 @@ export class ServerState {
   engine: Engine | null = null;
   /** Tokenizes prompts off the event loop and bounds them; made with the engine. */
   encoder: PromptEncoder | null = null;
+  /** The model's prefix cache (--kv-cache-mb), shared by every request; made with the engine, null when off. */
+  prefixCache: PrefixCache | null = null;
   readonly active = new Set<Job>();
   readonly ready: Promise<Engine>;
   /** From shutdown() until the listener closes: /health says so and new generations get 503. */
@@ -25,6 +28,7 @@ export class ServerState {
   ) {
     this.ready = Promise.resolve(engine).then((e) => {
       this.encoder = new PromptEncoder(e.tokenizer, e.tokenizerPath, log);
+      if (config.kvCacheMb > 0) this.prefixCache = PrefixCache.forModel(e.runner.spec, config.kvCacheMb * 2 ** 20);
       this.engine = e;
       return e;
     });
@@ -48,7 +52,7 @@ export class ServerState {
   }
 
   async jobContext(): Promise<JobContext> {
-    return { engine: await this.getEngine(), scheduler: this.scheduler, metrics: this.metrics, config: this.config, active: this.active };
+    return { engine: await this.getEngine(), scheduler: this.scheduler, metrics: this.metrics, config: this.config, active: this.active, prefixCache: this.prefixCache };
   }
 
   /** Resolves once no generation is running or waiting (polled: it only runs while draining). */

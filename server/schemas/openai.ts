@@ -176,7 +176,12 @@ export const errorResponseSchema = {
 
 const usage = {
   type: 'object',
-  properties: { prompt_tokens: { type: 'integer' }, completion_tokens: { type: 'integer' }, total_tokens: { type: 'integer' } },
+  properties: {
+    prompt_tokens: { type: 'integer' },
+    completion_tokens: { type: 'integer' },
+    total_tokens: { type: 'integer' },
+    prompt_tokens_details: { type: 'object', properties: { cached_tokens: { type: 'integer' } } },
+  },
 } as const;
 
 /** The fields every response and chunk starts with. */

@@ -44,7 +44,10 @@ t.test('completions and chat, plain and streamed', async (t) => {
   t.equal(role, 'assistant');
   t.equal(text, chat.choices[0].message.content, 'stream equals the plain reply');
   t.equal(finish, chat.choices[0].finish_reason);
-  t.same(usage, chat.usage);
+  // The same prompt again: its whole blocks come from the prefix cache, everything else is as before.
+  t.same({ ...usage, prompt_tokens_details: undefined }, { ...chat.usage, prompt_tokens_details: undefined });
+  t.equal(chat.usage?.prompt_tokens_details?.cached_tokens, 0);
+  t.ok(usage?.prompt_tokens_details?.cached_tokens, 'the repeated prompt reports cached_tokens');
 
   const cstream = await openai.completions.create({ model: MODEL_ID, prompt: PROMPT, max_tokens: 20, temperature: 0, stream: true, stream_options: { include_usage: true } });
   let ctext = '';

@@ -47,6 +47,10 @@ t.test('flags, SPRIG_* env vars and defaults', async (t) => {
   t.match(serveOptions(parseServe([], { SPRIG_RECEIVE_TIMEOUT_MS: '5000', SPRIG_MAX_CONNECTIONS: '64' })), { receiveTimeoutMs: 5000, maxConnections: 64 });
   t.match(serveOptions(parseServe(['--receive-timeout-ms', '0', '--max-connections', '0'])), { receiveTimeoutMs: 0, maxConnections: 0 }, '0 = none');
   t.throws(() => parseServe(['--receive-timeout-ms', '-1']), { code: 'commander.invalidArgument' });
+  t.match(d, { kvCacheMb: 256 });
+  t.match(serveOptions(parseServe([], { SPRIG_KV_CACHE_MB: '8' })), { kvCacheMb: 8 });
+  t.match(serveOptions(parseServe(['--kv-cache-mb', '0'])), { kvCacheMb: 0 }, '0 = the prefix cache off');
+  t.throws(() => parseServe(['--kv-cache-mb', '-1']), { code: 'commander.invalidArgument' });
   t.throws(() => parseServe(['--max-concurrent', '0']), { code: 'commander.invalidArgument' });
   t.throws(() => parseServe(['--tree-budget', 'big']), { code: 'commander.invalidArgument' });
   t.throws(() => parseServe(['--port', 'x']), { code: 'commander.invalidArgument' });
