@@ -99,12 +99,19 @@ export class Batcher {
   private running = false;
   private batchRunner: BatchRunner | null = null;
   private opening: Promise<BatchRunner> | null = null;
-  /** What a batched step costs by total rows (the single-sequence verify curve, refitted online). */
-  private cost: OnlineCost | null = null;
+  /**
+   * What a shared step costs by total rows R: the batched forward (the single-sequence verify curve refitted to
+   * observed batched forwards) plus the host's work per row between forwards (verification, drafters' observe
+   * and propose: per row, not shared, so it grows with the tree sizes the allocation picks).
+   */
+  private forwardCost: OnlineCost | null = null;
+  private cost: { at(rows: number): number } | null = null;
   private costLoading = false;
-  /** Rows of the last shared step, and when it started (for the step-time fit). */
+  /** EMA of host milliseconds per row between shared forwards. */
+  private hostMsPerRow = 0;
+  /** Rows of the last shared step, and when it ended (for the host-time estimate). */
   private lastRows = 0;
-  private lastStart = 0;
+  private lastEnd = 0;
   /** Total draft nodes chosen last allocation (hysteresis). */
   private lastDraftRows = 0;
   /** Recent allocations (bench reports read them). */
@@ -219,7 +226,10 @@ export class Batcher {
   private loadCost(): void {
     if (this.cost || this.costLoading) return;
     this.costLoading = true;
-    void verifyCostCurve(this.runner).then((c) => (this.cost = new OnlineCost(c)), () => {});
+    void verifyCostCurve(this.runner).then((c) => {
+      const f = (this.forwardCost = new OnlineCost(c));
+      this.cost = { at: (rows) => f.at(rows) + this.hostMsPerRow * rows };
+    }, () => {});
   }
 
   private async step(): Promise<void> {
@@ -229,11 +239,14 @@ export class Batcher {
     try {
       const start = performance.now();
       const rows = arrivals.reduce((a, x) => a + x.item.tokens.length, 0);
-      // The time from one shared step's start to the next is what a step of that many rows costs.
-      if (arrivals.length > 1 && this.lastRows > 0 && start - this.lastStart < 10_000) this.cost?.observe(this.lastRows, start - this.lastStart);
-      this.lastRows = arrivals.length > 1 ? rows : 0;
-      this.lastStart = start;
+      const shared = arrivals.length > 1;
+      // Host time since the last shared forward ended, per row of that step.
+      if (shared && this.lastRows > 0 && start - this.lastEnd < 10_000) this.hostMsPerRow += 0.1 * ((start - this.lastEnd) / this.lastRows - this.hostMsPerRow);
       for (const group of splitRows(arrivals, this.opts.maxBatchTokens)) await this.run(group);
+      const end = performance.now();
+      if (shared) this.forwardCost?.observe(rows, end - start);
+      this.lastRows = shared ? rows : 0;
+      this.lastEnd = end;
     } finally {
       this.running = false;
       this.poke();
