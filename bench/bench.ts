@@ -4,6 +4,8 @@ import { errors } from '../common/errors.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DRAFTER_NAMES } from '../drafters/registry.ts';
+import { AdjacencyMatrix } from '../drafters/recycling.ts';
+import { DEFAULT_SUFFIX_CACHE_REQUESTS, SuffixCache } from '../drafters/suffix-cache.ts';
 import { loadEngine } from '../engine/load.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
 import { buildConfigs, defaultDrafterSpecs, labelConfigs, parseDrafterSpecs } from './configs.ts';
@@ -30,6 +32,9 @@ export interface BenchOptions {
   draft?: string;
   /** In-process: token datastore for the `retrieval` drafter (without one it drafts from the context alone). */
   datastore?: string;
+  /** In-process: the suffix drafter's global cache bound, and a saved cache every run starts from (read only). */
+  suffixCacheRequests?: number;
+  suffixCache?: string;
   baseUrl?: string;
   apiKey?: string;
   endpoint: 'completions' | 'chat';
@@ -94,7 +99,9 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
   const stderr = deps.stderr ?? process.stderr;
   const stdout = deps.stdout ?? process.stdout;
   const http = o.baseUrl !== undefined;
-  if (http && (o.draft || o.datastore)) throw errors.invalidParam('--draft and --datastore are in-process options; give them to the server instead');
+  if (http && (o.draft || o.datastore || o.suffixCache || o.suffixCacheRequests !== undefined)) {
+    throw errors.invalidParam('--draft, --datastore and --suffix-cache[-requests] are in-process options; give them to the server instead');
+  }
   const specs = parseDrafterSpecs(o.drafters ?? defaultDrafterSpecs(DRAFTER_NAMES, o.draft ? ['draft'] : []), DRAFTER_NAMES, http);
   if (!http && specs.some((s) => s.split('+').includes('draft')) && !o.draft) throw errors.invalidParam('--drafters draft needs --draft PATH');
   if (!http && o.concurrency.some((c) => c !== 1)) throw errors.invalidParam('--concurrency needs --base-url (in-process mode runs one generation at a time)');
@@ -132,9 +139,15 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
       });
       model = { name: engine.modelId, path: engine.modelDir, base_url: null };
       const progress = new Progress(countInProcess(items, configs, o.repeats, o.warmup), stderr, o.progress);
+      const cacheFile = o.suffixCache ? path.resolve(o.suffixCache) : null;
+      const freshState = () => {
+        const suffixCache = new SuffixCache(runner.vocab, o.suffixCacheRequests ?? DEFAULT_SUFFIX_CACHE_REQUESTS);
+        if (cacheFile) suffixCache.load(cacheFile);
+        return { recyclingMatrix: new AdjacencyMatrix(runner.vocab), suffixCache };
+      };
       samples = await runInProcess({
         runner, tokenizer, resources: engine.resources, items, configs, maxTokens: o.maxTokens, repeats: o.repeats, warmup: o.warmup, seed: o.seed, t0,
-        onProgress: (l) => progress.tick(l), generate: deps.generate,
+        onProgress: (l) => progress.tick(l), generate: deps.generate, freshState,
       });
       progress.finish();
       // A mismatch may be a numerical near-tie: score the baseline's top-2 gap there (untimed).

@@ -17,6 +17,12 @@ export interface InProcessOptions extends RunPlan {
   resources?: EngineResources;
   /** Tests swap this (e.g. to corrupt an output on purpose). */
   generate?: GenerateFn;
+  /**
+   * New cross-request drafter state (Token Recycling's matrix, the suffix cache). Each configuration gets its
+   * own for each repeat and keeps it from one item to the next in order, so drafters learn across requests as on
+   * a running server, but never from another configuration's run of the same prompt (nor an earlier repeat's).
+   */
+  freshState?: () => Pick<EngineResources, 'recyclingMatrix' | 'suffixCache'>;
 }
 
 /** Prompt ids of turn k: the chat template when the model has one and the item is a chat. */
@@ -96,6 +102,14 @@ export async function runInProcess(o: InProcessOptions): Promise<Sample[]> {
   }
   const probe = installProbe(o.runner);
   const samples: Sample[] = [];
+  const states = new Map<string, EngineResources>(); // configKey#repeat → resources with that run's own state
+  const resourcesFor = (c: BenchConfig, repeat: number): EngineResources | undefined => {
+    if (!o.freshState) return o.resources;
+    const key = `${configKey(c)}#${repeat}`;
+    let r = states.get(key);
+    if (!r) states.set(key, (r = { ...o.resources, ...o.freshState() }));
+    return r;
+  };
 
   const once = async (c: BenchConfig, item: WorkloadItem, itemIndex: number, turn: number, repeat: number, answers: string[], record: boolean) => {
     const promptTokens = encodeTurn(o.tokenizer, item, answers, turn);
@@ -116,7 +130,7 @@ export async function runInProcess(o: InProcessOptions): Promise<Sample[]> {
       for (let i = 0; i < toks.length; i++) tokenTimes.push(now);
       if (steps.length) steps[steps.length - 1].accepted = toks.length - 1;
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
-    }, o.resources);
+    }, resourcesFor(c, repeat));
     const end = performance.now();
     probe.target = null;
     const output = o.tokenizer.decode(result.tokens);
@@ -152,6 +166,7 @@ export async function runInProcess(o: InProcessOptions): Promise<Sample[]> {
       for (let w = 0; w < o.warmup; w++) await once(c, first, 0, 0, -1, [], false);
     }
     for (let repeat = 0; repeat < o.repeats; repeat++) {
+      states.clear(); // the warm-up's and the last repeat's state are done with
       for (let i = 0; i < o.items.length; i++) {
         const item = o.items[i];
         // Rotate the order per item and repeat so no config always runs first (caches, clocks, hot-start state).

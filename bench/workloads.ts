@@ -12,6 +12,14 @@ export const SUITES: Record<string, string[]> = {
   general: ['code', 'extraction', 'qa', 'chat', 'multiturn'].map((f) => path.join(PROMPTS_DIR, `${f}.jsonl`)),
   /** Story-style prompts for children's-story models such as stories260K, by the same kinds of task. */
   stories: [path.join(PROMPTS_DIR, 'stories.jsonl')],
+  // Workloads with repetition ACROSS requests, run in file order (each configuration keeps its own drafter
+  // state from one request to the next): short enough for stories260K-scale contexts.
+  /** One task template filled with different inputs, as an agent's repeated tool calls are. */
+  agentic: [path.join(PROMPTS_DIR, 'agentic.jsonl')],
+  /** Return the given code (or text) with one small change: the output copies the input. */
+  'code-edit': [path.join(PROMPTS_DIR, 'code-edit.jsonl')],
+  /** Four-turn conversations whose history grows with the model's own answers. */
+  multiturn: [path.join(PROMPTS_DIR, 'multiturn-history.jsonl')],
 };
 
 type Json = Record<string, unknown>;

@@ -55,6 +55,8 @@ export function registerBench(program: Command): void {
     .option('--draft-quantize <mode>', 'in-process: the same for the draft model', quantizeArg('--draft-quantize'), 'none')
     .option('--ctx-size <n>', `in-process: ${CTX_HELP}`, intArg('--ctx-size', 0), 0)
     .option('--datastore <file>', 'in-process: token datastore for the `retrieval` drafter (sprig datastore build)')
+    .option('--suffix-cache-requests <n>', 'in-process: earlier outputs the suffix drafter keeps (default 256); each configuration learns its own, item after item', intArg('--suffix-cache-requests', 0))
+    .option('--suffix-cache <file>', 'in-process: a saved suffix cache (sprig serve --suffix-cache) every configuration starts from; read, never written')
     .option('--base-url <url>', 'HTTP mode: an OpenAI-compatible server (Sprig, llama-server, vLLM, …), e.g. http://127.0.0.1:8080')
     .option('--api-key <key>', 'HTTP mode: sent as "Authorization: Bearer <key>"')
     .option('--endpoint <kind>', 'HTTP mode: completions (plain-text prompts) or chat (messages)', (v: string) => {

@@ -5,6 +5,7 @@ import { loadEngine } from '../engine/load.ts';
 import { IncrementalDetokenizer } from '../model/detokenizer.ts';
 import { generate } from '../engine/generate.ts';
 import { DEFAULT_DRAFTERS, DRAFTER_NAMES, parseDrafters } from '../drafters/registry.ts';
+import { DEFAULT_SUFFIX_CACHE_REQUESTS } from '../drafters/suffix-cache.ts';
 import { budgetArg, floatArg, intArg, QUANTIZE_HELP, quantizeArg, CTX_HELP } from './args.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
 
@@ -24,6 +25,8 @@ interface GenerateFlags {
   draft?: string;
   datastore?: string;
   recyclingState?: string;
+  suffixCache?: string;
+  suffixCacheRequests: number;
   quantize: QuantizeMode;
   draftQuantize: QuantizeMode;
   ctxSize: number;
@@ -40,6 +43,8 @@ export function registerGenerate(program: Command): void {
     .option('--ctx-size <n>', CTX_HELP, intArg('--ctx-size', 0), 0)
     .option('--datastore <file>', 'token datastore for the `retrieval` drafter (sprig datastore build)')
     .option('--recycling-state <file>', 'keep Token Recycling\'s matrix in this file: loaded at start, saved at exit')
+    .option('--suffix-cache <file>', 'keep the suffix drafter\'s cache of earlier outputs in this file: loaded at start, saved at exit')
+    .option('--suffix-cache-requests <n>', 'earlier outputs the suffix drafter keeps, least recently used forgotten first', intArg('--suffix-cache-requests', 0), DEFAULT_SUFFIX_CACHE_REQUESTS)
     .requiredOption('--prompt <text>', 'prompt text')
     .option('--max-tokens <n>', 'tokens to generate', intArg('--max-tokens', 1), 64)
     .option('--temperature <t>', 'sampling temperature (0 = greedy)', floatArg('--temperature', 0, 2), 0)
@@ -54,7 +59,7 @@ export function registerGenerate(program: Command): void {
     .action(async (flags: GenerateFlags) => {
       const drafters = parseDrafters(flags.drafters, '--drafters');
       if (drafters.includes('draft') && !flags.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
-      const engine = await loadEngine({ model: flags.model, draft: flags.draft, quantize: flags.quantize, draftQuantize: flags.draftQuantize, ctxSize: flags.ctxSize, datastore: flags.datastore, recyclingState: flags.recyclingState, threads: flags.threads });
+      const engine = await loadEngine({ model: flags.model, draft: flags.draft, quantize: flags.quantize, draftQuantize: flags.draftQuantize, ctxSize: flags.ctxSize, datastore: flags.datastore, recyclingState: flags.recyclingState, suffixCache: flags.suffixCache, suffixCacheRequests: flags.suffixCacheRequests, threads: flags.threads });
       const { runner, tokenizer } = engine;
       const ds = engine.resources.datastore;
       if (ds) process.stderr.write(`[sprig] datastore ${flags.datastore}: ${ds.numDocs} documents, ${ds.tokens.length} tokens, ${ds.fileBytes} bytes\n`);

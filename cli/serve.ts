@@ -2,6 +2,7 @@
 // (flag beats env beats default); validation happens here, once, before anything loads.
 import { Option, type Command } from 'commander';
 import { DEFAULT_DRAFTERS, DRAFTER_NAMES } from '../drafters/registry.ts';
+import { DEFAULT_SUFFIX_CACHE_REQUESTS } from '../drafters/suffix-cache.ts';
 import { DEFAULT_SERVER_CONFIG as D } from '../server/config.ts';
 import { startServer, type ServeOptions } from '../server/main.ts';
 import { budgetArg, CTX_HELP, intArg, QUANTIZE_HELP, quantizeArg } from './args.ts';
@@ -24,6 +25,8 @@ export function registerServe(program: Command): void {
     .addOption(opt('--ctx-size <n>', CTX_HELP, 'SPRIG_CTX_SIZE').argParser(intArg('--ctx-size', 0)).default(0))
     .addOption(opt('--datastore <file>', 'token datastore for the `retrieval` drafter (sprig datastore build)', 'SPRIG_DATASTORE'))
     .addOption(opt('--recycling-state <file>', 'keep Token Recycling\'s matrix in this file: loaded at start, saved at shutdown', 'SPRIG_RECYCLING_STATE'))
+    .addOption(opt('--suffix-cache <file>', 'keep the suffix drafter\'s cache of earlier outputs in this file: loaded at start, saved at shutdown', 'SPRIG_SUFFIX_CACHE'))
+    .addOption(opt('--suffix-cache-requests <n>', 'earlier outputs the suffix drafter keeps, least recently used forgotten first (0 = this request only)', 'SPRIG_SUFFIX_CACHE_REQUESTS').argParser(intArg('--suffix-cache-requests', 0)).default(DEFAULT_SUFFIX_CACHE_REQUESTS))
     .addOption(opt('--drafters <names>', `default drafters for requests, comma-separated: ${DRAFTER_NAMES.join(', ')} (default: ${DEFAULT_DRAFTERS.join(',')}; none = plain decoding)`, 'SPRIG_DRAFTERS').argParser(listArg))
     .addOption(opt('--tree-budget <auto|n>', 'draft tokens verified per step: auto sizes each tree for this machine', 'SPRIG_TREE_BUDGET').argParser(budgetArg).default(D.treeBudget))
     .addOption(opt('--max-tree-tokens <n>', 'hard cap on draft tokens per step (requests may lower it)', 'SPRIG_MAX_TREE_TOKENS').argParser(intArg('--max-tree-tokens', 0)))
@@ -67,6 +70,8 @@ export interface ServeFlags {
   ctxSize: number;
   datastore?: string;
   recyclingState?: string;
+  suffixCache?: string;
+  suffixCacheRequests: number;
   drafters?: string[];
   treeBudget: number | 'auto';
   maxTreeTokens?: number;
@@ -96,6 +101,8 @@ export function serveOptions(f: ServeFlags): ServeOptions {
     ctxSize: f.ctxSize,
     datastore: f.datastore,
     recyclingState: f.recyclingState,
+    suffixCache: f.suffixCache,
+    suffixCacheRequests: f.suffixCacheRequests,
     threads: f.threads,
     host: f.host,
     port: f.port,

@@ -48,6 +48,8 @@ export interface Drafter {
   rootDistribution?(): Float32Array | null;
   /** Called after every verification step with the target's verdict. */
   observe(outcome: StepOutcome): void;
+  /** Called once when the request ends (also when cut short), with prompt + every emitted token. */
+  finish?(context: readonly number[]): void;
   /** Releases per-request state. */
   dispose(): void;
 }

@@ -1,13 +1,51 @@
 // Token Recycling (Luo et al. 2024, arXiv 2408.08696): a vocab × k adjacency matrix of candidate next tokens,
-// filled from the target's top-k at EVERY verified tree node (accepted or not), drafted through a static
-// 80-node template by BFS. The matrix is shared by all requests on one model ("hot start").
+// filled from the target's top-k at EVERY verified tree node (accepted or not), drafted through the paper's
+// static 80-node template. The matrix is shared by all requests on one model ("hot start").
+// Sprig verifies far fewer than 80 nodes on a CPU, so the template is CUT to the paths with the highest learned
+// acceptance (per depth and rank, Sequoia's positional acceptance vector), and nodes are scored by it.
 import fs from 'node:fs';
 import { errors } from '../common/errors.ts';
-import type { DraftTree } from '../trees/draft-tree.ts';
-import { TOKEN_RECYCLING_TEMPLATE, fillTemplate, type TreeTemplate } from '../trees/templates.ts';
+import { TreeBuilder, type DraftTree } from '../trees/draft-tree.ts';
+import { TOKEN_RECYCLING_TEMPLATE, type TreeTemplate } from '../trees/templates.ts';
 import type { DraftRequest, Drafter, StepOutcome } from './drafter.ts';
 
 export const RECYCLING_K = 8;
+
+/** Depths with their own acceptance estimates; deeper nodes share the last. */
+const ACCEPTANCE_DEPTHS = 8;
+/** Weight of the prior 0.5 / (rank + 1) in pseudo-observations. */
+const ACCEPTANCE_PRIOR = 4;
+
+/**
+ * P(a rank-r candidate is accepted | its parent was), per draft depth, learned from every verified step
+ * (Sequoia, arXiv 2402.12374 §3.1: a positional acceptance vector; here one per depth, because deeper rows were
+ * written in other contexts more often). Under greedy verification this does not depend on which siblings
+ * were verified, so counts from cut trees are unbiased.
+ */
+export class RankAcceptance {
+  private readonly accepted: Float64Array; // [ACCEPTANCE_DEPTHS, k]
+  private readonly seen: Float64Array; // [ACCEPTANCE_DEPTHS, k]
+  /** Observations so far (drafters re-cut their template now and then as this grows). */
+  updates = 0;
+
+  constructor(readonly k = RECYCLING_K) {
+    this.accepted = new Float64Array(ACCEPTANCE_DEPTHS * k);
+    this.seen = new Float64Array(ACCEPTANCE_DEPTHS * k);
+  }
+
+  /** depth ≥ 1, rank < k. */
+  p(depth: number, rank: number): number {
+    const i = (Math.min(depth, ACCEPTANCE_DEPTHS) - 1) * this.k + rank;
+    return (this.accepted[i] + ACCEPTANCE_PRIOR * (0.5 / (rank + 1))) / (this.seen[i] + ACCEPTANCE_PRIOR);
+  }
+
+  record(depth: number, rank: number, accepted: boolean): void {
+    const i = (Math.min(depth, ACCEPTANCE_DEPTHS) - 1) * this.k + rank;
+    this.seen[i]++;
+    if (accepted) this.accepted[i]++;
+    this.updates++;
+  }
+}
 
 /** The adjacency matrix: row t = the k most likely successors of token t last time the target saw t. */
 export class AdjacencyMatrix {
@@ -15,13 +53,24 @@ export class AdjacencyMatrix {
   readonly rows: Int32Array;
   private readonly vals: Float32Array; // [k] scratch for updateFromLogits
 
+  /** How often each rank's candidate is accepted, learned with the matrix (not saved: it relearns in a few steps). */
+  readonly acceptance: RankAcceptance;
+
   constructor(readonly vocab: number, readonly k = RECYCLING_K) {
     this.rows = new Int32Array(vocab * k).fill(-1);
     this.vals = new Float32Array(k);
+    this.acceptance = new RankAcceptance(k);
   }
 
   candidate(token: number, rank: number): number {
     return rank < this.k ? this.rows[token * this.k + rank] : -1;
+  }
+
+  /** Rank of `next` among token's candidates, or -1. */
+  rankOf(token: number, next: number): number {
+    const base = token * this.k;
+    for (let r = 0; r < this.k; r++) if (this.rows[base + r] === next) return r;
+    return -1;
   }
 
   /** Overwrites row `token` with the top-k of one logits row (largest first, ties by lower id). */
@@ -73,10 +122,16 @@ export function sharedMatrix(modelKey: string, vocab: number): AdjacencyMatrix {
   return m;
 }
 
+/** Most template nodes drafted per step (the template's own size). */
+const MAX_NODES = TOKEN_RECYCLING_TEMPLATE.length;
+/** Observations between re-cuts of the template by learned acceptance. */
+const RECUT_EVERY = 256;
+
 export class RecyclingDrafter implements Drafter {
   readonly name = 'recycling';
-  /** The template cut to a maximum depth and node count, keyed "depth:count", so each cut is compiled once. */
-  private readonly cuts = new Map<string, TreeTemplate>();
+  /** The template cut to a maximum depth and node count, keyed "depth:count", re-cut as acceptance is learned. */
+  private readonly cuts = new Map<string, Cut>();
+  private cutAt = -1;
 
   constructor(
     readonly id: number,
@@ -89,39 +144,85 @@ export class RecyclingDrafter implements Drafter {
   propose(req: DraftRequest): DraftTree | null {
     const root = req.context[req.context.length - 1];
     if (this.matrix.candidate(root, 0) < 0 || req.budget <= 0 || req.maxDepth <= 0) return null;
-    const template = this.templateCut(req.maxDepth, 2 * req.budget);
-    const tree = fillTemplate(template, root, (t, r) => this.matrix.candidate(t, r), { source: this.id });
-    if (tree.numNodes <= 1) return null;
     // Up to twice the budget: the engine cuts the merged tree to the budget by calibrated value once.
-    return tree;
+    const cut = this.templateCut(req.maxDepth, Math.min(MAX_NODES, 2 * req.budget));
+    const b = new TreeBuilder(root, cut.paths.length + 1);
+    const nodeOf = new Int32Array(cut.paths.length); // cut index → tree node, -1 = dropped
+    for (let i = 0; i < cut.paths.length; i++) {
+      nodeOf[i] = -1;
+      const parent = cut.parent[i] < 0 ? 0 : nodeOf[cut.parent[i]];
+      if (parent < 0) continue;
+      const token = this.matrix.candidate(b.tokenAt(parent), cut.rank[i]);
+      // A cold rank (-1) or a token already among its siblings drops the node and its subtree.
+      if (token < 0 || b.findChild(parent, token) >= 0) continue;
+      nodeOf[i] = b.add(parent, token, { score: cut.value[i], source: this.id });
+    }
+    return b.numNodes > 1 ? b.build() : null;
   }
 
   /**
-   * The template's paths up to maxDepth, at most `count` of them: the best by their prior score
-   * Π 0.5/(rank+1) (the score fillTemplate gives), so the cut is ancestor-closed and filling it costs what the
-   * step can use, not all 80 nodes.
+   * The template's paths up to maxDepth, at most `count` of them: the best by learned acceptance
+   * Π p(depth, rank) along the path. p < 1, so a path never outranks its parent and the cut stays
+   * ancestor-closed; kept in template order (parents first).
    */
-  private templateCut(maxDepth: number, count: number): TreeTemplate {
+  private templateCut(maxDepth: number, count: number): Cut {
+    const acc = this.matrix.acceptance;
+    const epoch = Math.floor(acc.updates / RECUT_EVERY);
+    if (epoch !== this.cutAt) {
+      this.cuts.clear();
+      this.cutAt = epoch;
+    }
     const d = Math.min(maxDepth, 64);
     const key = `${d}:${count}`;
     let cut = this.cuts.get(key);
     if (!cut) {
-      const prior = (p: readonly number[]) => p.reduce((acc, r) => acc * (0.5 / (r + 1)), 1);
-      const deep = this.template.map((p, i) => ({ p, i })).filter(({ p }) => p.length <= d);
-      const keep = new Set(deep.sort((a, b) => prior(b.p) - prior(a.p) || a.i - b.i).slice(0, count).map(({ i }) => i));
-      cut = this.template.filter((_, i) => keep.has(i));
+      const value = this.template.map((p) => p.reduce((v, r, j) => v * acc.p(j + 1, r), 1));
+      const deep = this.template.map((p, i) => i).filter((i) => this.template[i].length <= d);
+      const keep = new Set(deep.sort((a, b) => value[b] - value[a] || a - b).slice(0, count));
+      const index = new Map<string, number>();
+      cut = { paths: [], parent: [], rank: [], value: [] };
+      for (let i = 0; i < this.template.length; i++) {
+        if (!keep.has(i)) continue;
+        const p = this.template[i];
+        cut.parent.push(p.length === 1 ? -1 : index.get(p.slice(0, -1).join('.')) ?? -1);
+        cut.rank.push(p[p.length - 1]);
+        cut.value.push(value[i]);
+        index.set(p.join('.'), cut.paths.length);
+        cut.paths.push(p);
+      }
       this.cuts.set(key, cut);
     }
     return cut;
   }
 
   /**
-   * The update rule: row tokens[node] ← top-k(logits[node]) for every node of the verified tree, root included,
-   * in node order, so when a token appears twice in one tree the later (deeper / later-sibling) node wins.
+   * Learns, then applies the update rule. Learning: each of its nodes whose parent was accepted tells how often
+   * that depth and rank is accepted (ranks read from the rows as they were drafted, before the update).
+   * Update: row tokens[node] ← top-k(logits[node]) for every node of the verified tree, root included; the
+   * rejected nodes first and the accepted path last, so when a token appears twice the row written in the
+   * real context wins (otherwise the later node in tree order wins).
    */
   observe(o: StepOutcome): void {
-    for (let i = 0; i < o.tree.numNodes; i++) this.matrix.updateFromLogits(o.tree.tokens[i], o.logits, i * o.vocab);
+    const t = o.tree;
+    const onPath = new Uint8Array(t.numNodes);
+    for (const i of o.acceptedNodes) onPath[i] = 1;
+    const bit = 1 << this.id;
+    for (let i = 1; i < t.numNodes; i++) {
+      if (!(t.sources[i] & bit) || !onPath[t.parents[i]]) continue;
+      const rank = this.matrix.rankOf(t.tokens[t.parents[i]], t.tokens[i]);
+      if (rank >= 0) this.matrix.acceptance.record(t.depths[i], rank, onPath[i] === 1);
+    }
+    for (let i = 0; i < t.numNodes; i++) if (!onPath[i]) this.matrix.updateFromLogits(t.tokens[i], o.logits, i * o.vocab);
+    for (const i of o.acceptedNodes) this.matrix.updateFromLogits(t.tokens[i], o.logits, i * o.vocab);
   }
 
   dispose(): void {}
+}
+
+/** A template cut: paths in template order with each one's parent (index into the cut, -1 = root), rank and value. */
+interface Cut {
+  paths: (readonly number[])[];
+  parent: number[];
+  rank: number[];
+  value: number[];
 }

@@ -9,6 +9,9 @@ import { Rng } from '../common/rng.ts';
 import { GREEDY, type SamplingParams } from '../common/sampling.ts';
 import { RecyclingDrafter, sharedMatrix } from './recycling.ts';
 import { RetrievalDrafter, retrievalDatastore } from './retrieval.ts';
+import { sharedSuffixCache, type SuffixCache } from './suffix-cache.ts';
+import { SuffixDrafter } from './suffix.ts';
+import type { AdjacencyMatrix } from './recycling.ts';
 
 export interface DrafterEnv {
   /** Identifies the target model (hot-start state is kept per model). */
@@ -16,6 +19,12 @@ export interface DrafterEnv {
   vocab: number;
   /** Retrieval datastore (--datastore FILE); defaults to the process-wide one from setRetrievalDatastore(). */
   datastore?: Datastore;
+  /**
+   * State kept across requests; default: the process-wide one for modelKey. The bench gives each configuration
+   * its own, so one configuration's outputs never feed another's drafts.
+   */
+  recyclingMatrix?: AdjacencyMatrix;
+  suffixCache?: SuffixCache;
   /** The draft model (--draft PATH), required by the `draft` drafter. */
   draftRunner?: ModelRunner;
   /** The request's sampling parameters and a seed for drafters that sample. */
@@ -30,9 +39,10 @@ interface Entry {
 
 const REGISTRY: Record<string, Entry> = {
   lookup: { id: 0, create: () => new LookupDrafter(0) },
-  recycling: { id: 1, create: (env) => new RecyclingDrafter(1, sharedMatrix(env.modelKey, env.vocab)) },
+  recycling: { id: 1, create: (env) => new RecyclingDrafter(1, env.recyclingMatrix ?? sharedMatrix(env.modelKey, env.vocab)) },
   draft: { id: 2, create: (env) => createDraftModelDrafter(2, env) },
   retrieval: { id: 3, create: (env) => new RetrievalDrafter(3, env.datastore ?? retrievalDatastore(), env.vocab) },
+  suffix: { id: 4, create: (env) => new SuffixDrafter(4, env.suffixCache ?? sharedSuffixCache(env.modelKey, env.vocab)) },
 };
 
 /** What `sprig generate` and `sprig serve` speculate with unless told otherwise. */

@@ -4,6 +4,8 @@ import { errors } from '../common/errors.ts';
 import type { ModelRunner } from '../model/runner.ts';
 import type { KvCache } from '../model/kv-cache.ts';
 import type { Datastore } from '../drafters/datastore.ts';
+import type { AdjacencyMatrix } from '../drafters/recycling.ts';
+import type { SuffixCache } from '../drafters/suffix-cache.ts';
 import { createDrafters, parseDrafters } from '../drafters/registry.ts';
 import { Rng, randomSeed } from '../common/rng.ts';
 import type { SamplingParams } from '../common/sampling.ts';
@@ -72,6 +74,9 @@ export interface EngineResources {
   draft?: ModelRunner;
   /** The token datastore for the `retrieval` drafter. */
   datastore?: Datastore;
+  /** Cross-request drafter state (default: the process-wide one per model; the bench isolates configurations). */
+  recyclingMatrix?: AdjacencyMatrix;
+  suffixCache?: SuffixCache;
 }
 
 export async function generate(runner: ModelRunner, req: GenerateRequest, onTokens?: OnTokens, resources: EngineResources = {}): Promise<GenerateResult> {
@@ -105,6 +110,8 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     vocab: runner.vocab,
     draftRunner: resources.draft,
     datastore: resources.datastore,
+    recyclingMatrix: resources.recyclingMatrix,
+    suffixCache: resources.suffixCache,
     sampling: req.sampling,
     seed,
   });
@@ -177,6 +184,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
       ...(pc ? { cachedTokens } : {}),
     };
   } finally {
+    for (const d of drafters) d.finish?.(state.context);
     for (const d of drafters) d.dispose();
   }
 }

@@ -7,6 +7,7 @@ import type { Datastore } from '../drafters/datastore.ts';
 import { loadDatastore } from '../drafters/datastore-file.ts';
 import { tokenizerFingerprint } from '../drafters/datastore-corpus.ts';
 import { sharedMatrix } from '../drafters/recycling.ts';
+import { DEFAULT_SUFFIX_CACHE_REQUESTS, sharedSuffixCache } from '../drafters/suffix-cache.ts';
 import { checkSameVocabulary } from '../drafters/vocab-check.ts';
 import { resolveModelSource } from '../model/hub.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
@@ -30,6 +31,10 @@ export interface LoadOptions {
   threads?: number;
   /** Token Recycling's adjacency matrix: loaded from this file when it exists, saved to it on dispose. */
   recyclingState?: string;
+  /** The `suffix` drafter's global cache of earlier outputs: loaded from this file when it exists, saved to it on dispose. */
+  suffixCache?: string;
+  /** Most earlier outputs the suffix cache keeps (least recently used forgotten first). */
+  suffixCacheRequests?: number;
   log?: Logger;
 }
 
@@ -69,6 +74,14 @@ export async function loadEngine(opts: LoadOptions): Promise<LoadedEngine> {
       matrix.load(recyclingFile);
       opts.log?.info({ file: recyclingFile }, 'recycling matrix loaded (hot start)');
     }
+    const suffixFile = opts.suffixCache ? path.resolve(opts.suffixCache) : null;
+    const suffix = sharedSuffixCache(runner.compileInfo.modelPath, runner.vocab);
+    suffix.setCapacity(opts.suffixCacheRequests ?? DEFAULT_SUFFIX_CACHE_REQUESTS);
+    if (suffixFile && fs.existsSync(suffixFile)) {
+      suffix.load(suffixFile);
+      opts.log?.info({ file: suffixFile, requests: suffix.numRequests }, 'suffix cache loaded');
+    }
+    resources.suffixCache = suffix;
     return {
       modelDir,
       modelId: runner.source.name,
@@ -77,6 +90,7 @@ export async function loadEngine(opts: LoadOptions): Promise<LoadedEngine> {
       resources,
       dispose: async () => {
         if (recyclingFile) matrix.save(recyclingFile);
+        if (suffixFile) suffix.save(suffixFile);
         await runner.dispose();
         await resources.draft?.dispose();
       },

@@ -19,6 +19,9 @@ export interface ServeOptions extends Partial<ServerConfig> {
   datastore?: string;
   /** Token Recycling matrix file (loaded at start, saved at shutdown). */
   recyclingState?: string;
+  /** The suffix drafter's cache of earlier outputs (loaded at start, saved at shutdown) and its bound. */
+  suffixCache?: string;
+  suffixCacheRequests?: number;
   /** onnxruntime intra-op threads; 0 = onnxruntime chooses. */
   threads?: number;
   /** --quantize / --draft-quantize: how float weights are stored in the graph. */
@@ -47,7 +50,7 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   const config = resolveServerConfig(opts);
   const drafters = parseDrafters(config.drafters, '--drafters');
   if (drafters.includes('draft') && !opts.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
-  const loading = deps.engine ?? openEngine({ model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, threads: opts.threads, maxBatchTokens: config.maxBatchTokens, log: log.child({ component: 'engine' }) });
+  const loading = deps.engine ?? openEngine({ model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, suffixCache: opts.suffixCache, suffixCacheRequests: opts.suffixCacheRequests, threads: opts.threads, maxBatchTokens: config.maxBatchTokens, log: log.child({ component: 'engine' }) });
   const app = buildApp(config, { engine: loading, logger: log });
   let url: string;
   try {

@@ -90,3 +90,33 @@ t.test('bad flag combinations fail with clear messages', async (t) => {
   await t.rejects(runBench(options(dir, { drafters: ['draft'] })), /needs --draft/);
   await t.rejects(runBench(options(dir, { categories: ['zzz'] })), /no prompts in zzz/);
 });
+
+t.test('cross-request state: each configuration keeps its own from item to item, fresh per repeat and for the warm-up', async (t) => {
+  const dir = t.testdir();
+  const seen: { config: string; cache: object | undefined; matrix: object | undefined }[] = [];
+  const o = await runBench(options(dir, { drafters: ['suffix', 'suffix+recycling'], repeats: 2 }), {
+    stdout: sink(),
+    stderr: sink(),
+    generate: (runner, req, onTokens, resources) => {
+      seen.push({ config: (req.drafters ?? []).join('+'), cache: resources?.suffixCache, matrix: resources?.recyclingMatrix });
+      return generate(runner, req, onTokens, resources);
+    },
+  });
+  t.equal(o.exitCode, 0);
+  const warm = 3; // one warm-up per configuration, run first
+  const measured = seen.slice(warm);
+  const byRun = new Map<object, Set<string>>();
+  for (const s of measured) {
+    t.ok(s.cache && s.matrix, 'every generation gets a suffix cache and a recycling matrix');
+    const configs = byRun.get(s.cache!) ?? new Set<string>();
+    configs.add(s.config);
+    byRun.set(s.cache!, configs);
+  }
+  t.ok([...byRun.values()].every((c) => c.size === 1), 'a cache never serves two configurations');
+  t.equal(byRun.size, 3 * 2, 'one per configuration and repeat');
+  t.notOk(seen.slice(0, warm).some((w) => byRun.has(w.cache!)), 'the warm-up does not feed the measured runs');
+  const suffixRuns = measured.filter((s) => s.config === 'suffix');
+  t.equal(new Set(suffixRuns.slice(0, 4).map((s) => s.cache)).size, 1, 'the same cache over every item and turn of a repeat');
+  const last = suffixRuns[3].cache as { numRequests: number };
+  t.ok(last.numRequests >= 3, `it learned the earlier requests of the repeat (${last.numRequests})`);
+});

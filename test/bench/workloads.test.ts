@@ -17,8 +17,21 @@ t.test('the project suites cover the five kinds of task', async (t) => {
   const stories = loadSuite('stories');
   t.same([...new Set(stories.map((i) => i.category))], ['story', 'retell', 'qa', 'dialogue', 'multiturn']);
   t.equal(new Set([...general, ...stories].map((i) => i.id)).size, general.length + stories.length, 'ids are unique');
-  t.same(Object.keys(SUITES), ['general', 'stories']);
+  t.same(Object.keys(SUITES), ['general', 'stories', 'agentic', 'code-edit', 'multiturn']);
   t.throws(() => loadSuite('nope'), /unknown suite "nope"/);
+});
+
+t.test('cross-request suites: one template with different inputs, edits that copy their input, growing conversations', async (t) => {
+  const agentic = loadSuite('agentic');
+  t.ok(agentic.length >= 6 && agentic.every((i) => i.category === 'agentic' && i.turns.length === 1));
+  const head = (s: string) => s.split('\n')[0];
+  t.equal(new Set(agentic.map((i) => head(i.turns[0]))).size, 1, 'the same task line');
+  t.equal(new Set(agentic.map((i) => i.turns[0])).size, agentic.length, 'different inputs');
+  const edits = loadSuite('code-edit');
+  t.ok(edits.length >= 4 && edits.every((i) => i.category === 'code-edit' && /Return the same/.test(i.turns[0])));
+  const multi = loadSuite('multiturn');
+  t.ok(multi.every((i) => i.category === 'multiturn' && i.turns.length >= 4 && i.format === 'chat'));
+  for (const item of [...agentic, ...edits, ...multi]) t.ok(item.turns.join('').length < 400, `${item.id} is short enough for a small model's context`);
 });
 
 t.test('Spec-Bench question.jsonl as it is: 13 categories, two-turn MT-Bench', { skip: !fs.existsSync(SPEC_BENCH) && 'no ../shared' }, async (t) => {

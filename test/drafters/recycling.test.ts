@@ -82,3 +82,51 @@ t.test('save and load round-trip; a wrong size fails loudly', async (t) => {
   t.same(Array.from(n.rows), Array.from(m.rows));
   t.throws(() => new AdjacencyMatrix(V + 1, 2).load(`${dir}/m.bin`), { message: /expected 21×2×4/ });
 });
+
+t.test('a token on the accepted path keeps the row written in the real context, even when a later rejected node repeats it', async (t) => {
+  const m = new AdjacencyMatrix(V, 2);
+  const d = new RecyclingDrafter(1, m);
+  const b = new TreeBuilder(3);
+  const a = b.add(0, 5); // node 1: accepted
+  const x = b.add(0, 6); // node 2: rejected
+  b.add(x, 5); // node 3: token 5 again, rejected, later in tree order
+  const tree = b.build();
+  const logits = new Float32Array(4 * V);
+  logits.set(rowLogits([1, 2]), 0);
+  logits.set(rowLogits([7, 8]), a * V);
+  logits.set(rowLogits([9, 10]), x * V);
+  logits.set(rowLogits([11, 12]), 3 * V);
+  d.observe({ tree, logits, vocab: V, acceptedNodes: [0, a], emitted: [5, 7] });
+  t.same([m.candidate(5, 0), m.candidate(5, 1)], [7, 8], 'row 5 from the accepted node, not the later rejected one');
+});
+
+t.test('the template is cut by learned acceptance: a rank that keeps being accepted is drafted first, scored by its rate', async (t) => {
+  const m = new AdjacencyMatrix(V, 8);
+  for (let tok = 0; tok < V; tok++) m.updateFromLogits(tok, rowLogits(Array.from({ length: 8 }, (_, r) => (tok + 1 + r) % V)), 0);
+  const d = new RecyclingDrafter(1, m);
+  // 600 steps in which the root's rank-2 candidate was accepted and rank 0 and 1 were not (recorded, not drafted).
+  for (let i = 0; i < 600; i++) {
+    m.acceptance.record(1, 2, true);
+    m.acceptance.record(1, 0, false);
+    m.acceptance.record(1, 1, false);
+  }
+  const tree = d.propose({ context: [4], budget: 2, maxDepth: 6 })!;
+  t.equal(tree.tokens[1], m.candidate(4, 2), 'the rank-2 candidate comes first');
+  t.ok(tree.scores[1] > 0.95, `scored by its learned rate (${tree.scores[1].toFixed(3)})`);
+  t.notOk(Array.from(tree.tokens).includes(m.candidate(4, 0)), 'the never-accepted rank 0 is cut');
+});
+
+t.test('observe learns acceptance from its own nodes under an accepted parent, with ranks read before the update', async (t) => {
+  const m = new AdjacencyMatrix(V, 2);
+  m.updateFromLogits(3, rowLogits([5, 6]), 0);
+  const d = new RecyclingDrafter(1, m);
+  const b = new TreeBuilder(3);
+  b.add(0, 5, { source: 1 }); // rank 0, accepted
+  b.add(0, 6, { source: 1 }); // rank 1, rejected
+  b.add(1, 9, { source: 0 }); // another drafter's node: not counted
+  const tree = b.build();
+  const before = [m.acceptance.p(1, 0), m.acceptance.p(1, 1)];
+  d.observe({ tree, logits: new Float32Array(4 * V), vocab: V, acceptedNodes: [0, 1], emitted: [5, 0] });
+  t.equal(m.acceptance.updates, 2);
+  t.ok(m.acceptance.p(1, 0) > before[0] && m.acceptance.p(1, 1) < before[1]);
+});

@@ -15,6 +15,10 @@ const CONFIGS: { drafters: string[]; treeBudget: number | 'auto' }[] = [
   { drafters: ['lookup'], treeBudget: 16 },
   { drafters: ['lookup'], treeBudget: 1 },
   { drafters: ['recycling', 'lookup'], treeBudget: 32 },
+  // suffix learns each output (process-wide cache per model), so later prompts and configs draft from earlier ones.
+  { drafters: ['suffix'], treeBudget: 'auto' },
+  { drafters: ['suffix'], treeBudget: 4 },
+  { drafters: ['suffix', 'recycling', 'lookup'], treeBudget: 16 },
 ];
 
 async function run(runner: ModelRunner, promptTokens: number[], maxTokens: number, extra: Partial<GenerateRequest> = {}) {

@@ -26,3 +26,25 @@ t.test('recycling state is saved on dispose and loaded at start', async (t) => {
   fs.writeFileSync(file, Buffer.alloc(12));
   await t.rejects(loadEngine({ model: dir, recyclingState: file, threads: 1 }), { message: /12 bytes, expected 300×8×4/ });
 });
+
+t.test('the suffix cache is bounded by --suffix-cache-requests, saved on dispose and loaded at start', async (t) => {
+  const dir = testModel('load-suffix', { arch: 'llama', seed: 72, layers: 1, hidden: 32, heads: 4, kvHeads: 2, vocab: 300, intermediate: 48 });
+  const file = path.join(t.testdir(), 'suffix.json');
+  const a = await loadEngine({ model: dir, suffixCache: file, suffixCacheRequests: 2, threads: 1 });
+  const outputs: number[][] = [];
+  for (const p of [[1, 5], [1, 6], [1, 7]]) {
+    const r = await generate(a.runner, { promptTokens: p, maxTokens: 8, sampling: GREEDY, eosIds: [], drafters: ['suffix'] }, undefined, a.resources);
+    outputs.push(r.tokens);
+  }
+  const cache = a.resources.suffixCache!;
+  t.same(cache.outputs().map((o) => Array.from(o)), outputs.slice(1), 'each output learned; only the 2 most recent kept');
+  await a.dispose();
+  cache.setCapacity(0); // a new process starts empty: forget everything, then load from the file
+  const b = await loadEngine({ model: dir, suffixCache: file, suffixCacheRequests: 2, threads: 1 });
+  t.same(b.resources.suffixCache!.outputs().map((o) => Array.from(o)), outputs.slice(1), 'reloaded from disk');
+  // Loading is a replacement, not an addition: the same file twice keeps one copy.
+  const c = await loadEngine({ model: dir, suffixCache: file, suffixCacheRequests: 2, threads: 1 });
+  t.equal(c.resources.suffixCache!.numRequests, 2);
+  await b.dispose();
+  await c.dispose();
+});

@@ -1,5 +1,5 @@
 // Speculative sampling is lossless: over many seeds, the first two generated tokens follow the target's joint
-// distribution exactly, through rule D (deterministic drafts: recycling, lookup) and rule S (sampled drafts).
+// distribution exactly, through rule D (deterministic drafts: recycling, lookup, suffix) and rule S (sampled drafts).
 import t from 'tap';
 import { generate } from '../../engine/generate.ts';
 import { Rng } from '../../common/rng.ts';
@@ -75,7 +75,7 @@ t.test('first two tokens follow the target joint distribution under speculation'
   const draft = await ModelRunner.load(truncatedDraft(modelDir, 1), { threads: 1 });
   t.teardown(() => draft.dispose());
 
-  for (const drafters of [['none'], ['recycling'], ['lookup'], ['recycling', 'lookup'], ['test-sampler'], ['test-sampler', 'recycling'], ['draft'], ['draft', 'recycling']]) {
+  for (const drafters of [['none'], ['recycling'], ['lookup'], ['recycling', 'lookup'], ['suffix'], ['test-sampler'], ['test-sampler', 'recycling'], ['draft'], ['draft', 'recycling']]) {
     const observed = new Map<string, number>();
     let drafted = 0;
     let accepted = 0;

@@ -1,0 +1,118 @@
+// SuffixDecoding's global tree (arXiv 2411.04975 §3.1): one counted suffix trie over the outputs of earlier
+// requests, bounded to `maxRequests` outputs. The least recently USED output is forgotten first (used = it was
+// inserted, or a draft taken from it was accepted), and removal is exact. Saved to and loaded from a file
+// (--suffix-cache FILE), so what the server learned survives a restart.
+import fs from 'node:fs';
+import { errors } from '../common/errors.ts';
+import { SuffixTree } from './suffix-tree.ts';
+
+/** Outputs kept by default (--suffix-cache-requests); memory ≈ output tokens × tree depth × ~120 bytes each. */
+export const DEFAULT_SUFFIX_CACHE_REQUESTS = 256;
+/** Depth of every suffix trie: the longest matched context plus the deepest draft below it. */
+export const SUFFIX_TREE_DEPTH = 32;
+
+const FORMAT = 'sprig-suffix-cache';
+
+export class SuffixCache {
+  readonly tree: SuffixTree;
+  /** id → output tokens, least recently used first (a Map iterates in insertion order). */
+  private readonly entries = new Map<number, Int32Array>();
+  private nextId = 0;
+
+  constructor(readonly vocab: number, private maxRequests = DEFAULT_SUFFIX_CACHE_REQUESTS, treeDepth = SUFFIX_TREE_DEPTH) {
+    if (!(Number.isInteger(maxRequests) && maxRequests >= 0)) throw errors.invalidParam(`suffix cache size ${maxRequests} must be an integer ≥ 0`, 'suffix-cache-requests');
+    this.tree = new SuffixTree(treeDepth);
+  }
+
+  get numRequests(): number {
+    return this.entries.size;
+  }
+
+  get capacity(): number {
+    return this.maxRequests;
+  }
+
+  /** Changes the bound; forgets least recently used outputs beyond it. */
+  setCapacity(maxRequests: number): void {
+    if (!(Number.isInteger(maxRequests) && maxRequests >= 0)) throw errors.invalidParam(`suffix cache size ${maxRequests} must be an integer ≥ 0`, 'suffix-cache-requests');
+    this.maxRequests = maxRequests;
+    this.evict();
+  }
+
+  /** Learns one finished output as the most recently used; returns its id (-1 when nothing is kept). */
+  add(tokens: ArrayLike<number>): number {
+    if (tokens.length === 0 || this.maxRequests === 0) return -1;
+    const id = this.nextId++;
+    const copy = Int32Array.from(tokens);
+    this.entries.set(id, copy);
+    this.tree.insert(copy, id);
+    this.evict();
+    return id;
+  }
+
+  /** Marks an output as just used (a draft from it was accepted). Unknown ids (already forgotten) are ignored. */
+  touch(id: number): void {
+    const tokens = this.entries.get(id);
+    if (!tokens) return;
+    this.entries.delete(id);
+    this.entries.set(id, tokens);
+  }
+
+  /** The kept outputs, least recently used first. */
+  outputs(): Int32Array[] {
+    return [...this.entries.values()];
+  }
+
+  has(id: number): boolean {
+    return this.entries.has(id);
+  }
+
+  /** Writes the kept outputs (least recently used first) through a temp file, so a crash never leaves half a file. */
+  save(file: string): void {
+    const body = { format: FORMAT, version: 1, vocab: this.vocab, requests: this.outputs().map((t) => Array.from(t)) };
+    const tmp = `${file}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, JSON.stringify(body));
+    fs.renameSync(tmp, file);
+  }
+
+  /** Replaces what is kept with the outputs saved in `file` (oldest first, so the file's most recent stay most recent). */
+  load(file: string): void {
+    let body: { format?: unknown; vocab?: unknown; requests?: unknown };
+    try {
+      body = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof body;
+    } catch (e) {
+      throw errors.badCheckpoint(`${file}: not a suffix cache (${(e as Error).message})`, null, { cause: e });
+    }
+    const requests = body.requests;
+    if (body.format !== FORMAT || !Array.isArray(requests)) throw errors.badCheckpoint(`${file}: not a suffix cache (expected {"format": "${FORMAT}", "requests": [[token ids]]})`);
+    if (body.vocab !== this.vocab) throw errors.vocabMismatch(`${file}: suffix cache was learned with vocabulary size ${String(body.vocab)}, but the model has ${this.vocab}`, 'suffix-cache');
+    for (const r of requests) {
+      if (!Array.isArray(r) || !r.every((t) => Number.isInteger(t) && t >= 0 && t < this.vocab)) {
+        throw errors.badCheckpoint(`${file}: every request must be a list of token ids below ${this.vocab}`);
+      }
+    }
+    for (const tokens of this.entries.values()) this.tree.remove(tokens);
+    this.entries.clear();
+    for (const r of requests as number[][]) this.add(r);
+  }
+
+  private evict(): void {
+    for (const [id, tokens] of this.entries) {
+      if (this.entries.size <= this.maxRequests) break;
+      this.entries.delete(id);
+      this.tree.remove(tokens);
+    }
+  }
+}
+
+/** One global cache per model key, kept for the life of the process (like Token Recycling's matrix). */
+const shared = new Map<string, SuffixCache>();
+
+export function sharedSuffixCache(modelKey: string, vocab: number): SuffixCache {
+  let c = shared.get(modelKey);
+  if (!c || c.vocab !== vocab) {
+    c = new SuffixCache(vocab);
+    shared.set(modelKey, c);
+  }
+  return c;
+}
