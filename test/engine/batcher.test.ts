@@ -21,11 +21,12 @@ function prompts(): number[][] {
   });
 }
 
-async function load(t: { teardown(fn: () => unknown): void }) {
+/** `speculateShared`: shared steps carry draft trees (sized across the batch), so equality covers batched trees. */
+async function load(t: { teardown(fn: () => unknown): void }, speculateShared = true) {
   const dir = testModel('batch-target', TARGET);
   const runner = await ModelRunner.load(dir, { threads: 1 });
   const draft = await ModelRunner.load(truncatedDraft(dir, 1), { threads: 1 });
-  const batcher = new Batcher(runner, { maxBatchTokens: 512 });
+  const batcher = new Batcher(runner, { maxBatchTokens: 512, speculateShared });
   await batcher.warm();
   t.teardown(async () => {
     await batcher.dispose();
@@ -132,4 +133,16 @@ t.test('a long prompt is prefilled in chunks inside the others\' steps: their st
   t.same(out.tokens, ref.tokens);
   t.ok(seenAtFirstToken!.every((c, i) => c > seenAtJoin[i] + 1), `the others went on while it prefilled: ${seenAtJoin} → ${seenAtFirstToken}`);
   t.ok(batcher.counts.forwards - forwardsAtJoin > 3, 'its prompt took several shared forwards');
+});
+
+t.test('by default a shared step verifies no drafts, and the outputs are still exact', async (t) => {
+  const { runner, batcher, resources } = await load(t, false);
+  const ps = prompts().slice(0, 6);
+  const refs: number[][] = [];
+  for (const p of ps) refs.push((await generate(runner, { promptTokens: p, maxTokens: 16, sampling: GREEDY, eosIds: [], drafters: ['none'] })).tokens);
+  const before = batcher.counts.sharedForwards;
+  const outs = await Promise.all(ps.map((p) => member(batcher, runner, { promptTokens: p, maxTokens: 16, sampling: GREEDY, eosIds: [], drafters: ['recycling', 'lookup'] }, 0, resources)));
+  t.same(outs.map((o) => o.tokens), refs);
+  t.ok(batcher.counts.sharedForwards > before, 'steps were shared');
+  t.equal(batcher.allocations.length, 0, 'no tree was sized across the batch');
 });
