@@ -67,8 +67,8 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
     engine = await loading;
     // The 'auto' tree budget needs this machine's verify-cost curve: measure it before /health says ready.
     if (drafters.length > 0 && config.treeBudget === 'auto') await verifyCostCurve(engine.runner);
-    // Concurrent generations share forwards through the batched graph: compile and open it before ready.
-    if (config.maxConcurrent > 1) await engine.batcher?.warm();
+    // NOTE: the batched graph (a second session: a second copy of the weights) opens at the first step that two
+    // generations share, not here, so a server that never sees concurrent requests never pays its memory.
   } catch (e) {
     await app.close();
     throw e;
