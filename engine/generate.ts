@@ -14,6 +14,7 @@ import { StatsRecorder, type SpeculationStats } from './stats.ts';
 import { sharedCalibration } from './calibration.ts';
 import { onlineCost } from './verify-cost.ts';
 import type { TokenLogprob } from './logprobs.ts';
+import type { TokenDetail } from './token-details.ts';
 import { sharedGate } from './drafter-gate.ts';
 import { StopChecker, type FinishReason } from './stopping.ts';
 import type { PrefixCache } from './prefix-cache.ts';
@@ -36,6 +37,8 @@ export interface GenerateRequest {
   maxTreeTokens?: number;
   /** Return each generated token's log-probability and this many most likely alternatives (0–20). */
   logprobs?: number;
+  /** Return each generated token's details (engine/token-details.ts: entropy, margin, top-5, provenance, step). */
+  tokenDetails?: boolean;
   /** Continuous batching (engine/batcher.ts): this generation's forwards run together with the others'. */
   batch?: BatchSlot;
   /**
@@ -58,12 +61,14 @@ export interface GenerateResult {
   speculation?: SpeculationStats;
   /** Per generated token, when the request asked for logprobs. */
   logprobs?: TokenLogprob[];
+  /** Per generated token, when the request asked for token details. */
+  tokenDetails?: TokenDetail[];
   /** Prompt tokens whose KV came from the prefix cache (set when the request passed one). */
   cachedTokens?: number;
 }
 
 /** Called with each batch of newly emitted tokens (already past stop checks). */
-export type OnTokens = (tokens: number[], logprobs?: TokenLogprob[]) => void;
+export type OnTokens = (tokens: number[], logprobs?: TokenLogprob[], details?: TokenDetail[]) => void;
 
 /** Hard cap on an 'auto' tree unless the request sets max_tree_tokens. */
 export const DEFAULT_MAX_TREE_TOKENS = 64;
@@ -134,11 +139,13 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     stats: new StatsRecorder(ids, budget),
     biasScratch: new Float32Array(0),
     logprobs: req.logprobs,
+    tokenDetails: req.tokenDetails,
     generatedCounts: new Map(),
     batch: req.batch,
   };
   const out: number[] = [];
   const outLogprobs: TokenLogprob[] = []; // parallel to out when logprobs are asked for
+  const outDetails: TokenDetail[] = []; // parallel to out when token details are asked for
 
   try {
     for (const d of drafters) d.begin(prompt);
@@ -167,10 +174,12 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
         const had = out.length;
         finish = stop.push(out, step.tokens[i]);
         if (step.logprobs && out.length > had) outLogprobs.push(step.logprobs[i]);
+        if (step.details && out.length > had) outDetails.push(step.details[i]);
         outLogprobs.length = Math.min(outLogprobs.length, out.length); // a matched stop sequence is cut from both
+        outDetails.length = Math.min(outDetails.length, out.length);
         if (finish) break;
       }
-      if (onTokens && out.length > before) onTokens(out.slice(before), step.logprobs ? outLogprobs.slice(before) : undefined);
+      if (onTokens && out.length > before) onTokens(out.slice(before), step.logprobs ? outLogprobs.slice(before) : undefined, step.details ? outDetails.slice(before) : undefined);
     }
     // The output's blocks too: the next turn of a conversation starts with them.
     pc?.insert(state.context, state.cache);
@@ -181,6 +190,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
       timings: { prefill_ms: t1 - t0, decode_ms: decodeMs, tokens_per_s: decodeMs > 0 ? (out.length * 1000) / decodeMs : 0 },
       speculation: { ...state.stats.finish(), drafters: names.length ? names : ['none'] },
       ...(req.logprobs !== undefined ? { logprobs: outLogprobs } : {}),
+      ...(req.tokenDetails ? { tokenDetails: outDetails } : {}),
       ...(pc ? { cachedTokens } : {}),
     };
   } finally {

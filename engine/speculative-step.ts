@@ -20,6 +20,7 @@ import type { SamplingParams } from '../common/sampling.ts';
 import type { StatsRecorder } from './stats.ts';
 import type { BatchSlot } from './batcher.ts';
 import { tokenLogprob, type TokenLogprob } from './logprobs.ts';
+import { stepDetails, type TokenDetail } from './token-details.ts';
 
 export interface SpecState {
   runner: ModelRunner;
@@ -48,6 +49,8 @@ export interface SpecState {
   biasScratch: Float32Array;
   /** When set, each emitted token's log-probability and this many alternatives are returned. */
   logprobs?: number;
+  /** When set, each emitted token's details (engine/token-details.ts) are returned. */
+  tokenDetails?: boolean;
   /** How often each token was generated so far (for presence/frequency penalties); the caller keeps it. */
   generatedCounts: Map<number, number>;
   /** Continuous batching: the forward runs with the other running sequences' rows, and 'auto' trees are sized across the batch. */
@@ -59,6 +62,8 @@ export interface StepResult {
   tokens: number[];
   /** Per token, when SpecState.logprobs is set. */
   logprobs: TokenLogprob[] | null;
+  /** Per token, when SpecState.tokenDetails is set. */
+  details?: TokenDetail[];
 }
 
 /** Runs one step; returns the emitted tokens (accepted drafts, then one bonus/recovered token). */
@@ -81,7 +86,10 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<S
   const vocab = s.runner.vocab;
   const k = s.logprobs;
   const logprobs = k === undefined ? null : verdict.tokens.map((tok, i) => tokenLogprob(logits, verdict.acceptedNodes[i] * vocab, vocab, tok, k));
-  return { tokens: verdict.tokens, logprobs };
+  if (!s.tokenDetails) return { tokens: verdict.tokens, logprobs };
+  const names = new Map(s.drafters.map((d) => [d.id, d.name]));
+  const details = stepDetails(draft.tree, verdict.acceptedNodes, verdict.tokens, logits, vocab, names, s.stats.steps);
+  return { tokens: verdict.tokens, logprobs, details };
 }
 
 interface Draft {

@@ -91,6 +91,11 @@ export class StatsRecorder {
     }
   }
 
+  /** Steps recorded so far. */
+  get steps(): number {
+    return this.stats.steps;
+  }
+
   addOther(ms: number): void {
     this.stats.other_ms += ms;
   }
