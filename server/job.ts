@@ -16,6 +16,8 @@ import type { Prompt } from './prompts.ts';
 import type { Lease, Scheduler } from './scheduler.ts';
 import { mergeSpeculation } from './speculation.ts';
 import { StopStringMatcher } from './stop-strings.ts';
+import { sequenceScores, type SequenceScores, type TokenDetail } from '../engine/token-details.ts';
+import { describeDetail, type TokenDetailOut } from './token-details.ts';
 
 /** What ended a request early. */
 export type CancelKind = 'disconnect' | 'timeout' | 'shutdown' | 'failed';
@@ -37,8 +39,9 @@ export interface JobContext {
 /** Receives text as it is decided. Sinks MUST NOT throw. */
 export interface JobSink {
   /** completionTokens: the choice's tokens so far, promptTokens: its prompt's. */
-  onText?(index: number, text: string, completionTokens: number, promptTokens: number, logprobs?: TokenLogprobOut[]): void;
-  onFinish?(index: number, finishReason: ChoiceFinish): void;
+  onText?(index: number, text: string, completionTokens: number, promptTokens: number, logprobs?: TokenLogprobOut[], details?: TokenDetailOut[]): void;
+  /** scores: with token_details, the choice's sequence scores. */
+  onFinish?(index: number, finishReason: ChoiceFinish, scores?: SequenceScores): void;
 }
 
 export interface Usage {
@@ -62,6 +65,9 @@ export interface ChoiceOutput {
   text: string;
   /** When the request asked for logprobs. */
   logprobs?: TokenLogprobOut[];
+  /** When the request asked for token_details: one entry per generated token, and the sequence's scores. */
+  tokenDetails?: TokenDetailOut[];
+  sequenceScores?: SequenceScores;
   finishReason: ChoiceFinish;
   numTokens: number;
   /** Prompt tokens this choice took from the prefix cache. */
@@ -187,10 +193,12 @@ export class Job {
     let lastMs: number | null = null;
     const wantLogprobs = this.plan.logprobs !== undefined;
     const logprobs: TokenLogprobOut[] = [];
-    const emit = (piece: string, lps?: TokenLogprobOut[]) => {
-      if (piece === '' && !lps?.length) return;
+    const wantDetails = this.plan.tokenDetails === true;
+    const details: TokenDetailOut[] = [];
+    const emit = (piece: string, lps?: TokenLogprobOut[], dets?: TokenDetailOut[]) => {
+      if (piece === '' && !lps?.length && !dets?.length) return;
       text += piece;
-      sink.onText?.(c.index, piece, numTokens, c.prompt.tokens.length, lps);
+      sink.onText?.(c.index, piece, numTokens, c.prompt.tokens.length, lps, dets);
     };
     if (this.opts.echo) {
       // With logprobs, the echoed prompt's tokens are scored too (what evaluation harnesses ask for).
@@ -213,21 +221,31 @@ export class Job {
     // draining aborts the generation at its next step; tokens past the stop are dropped.
     let pending: number[] = [];
     let pendingLp: TokenLogprob[] = [];
+    let pendingDetails: TokenDetail[] = [];
     let prevToken = c.prompt.tokens[c.prompt.tokens.length - 1];
     let scheduled = false;
     const drain = () => {
       scheduled = false;
       const tokens = pending;
       const lps = pendingLp;
+      const dets = pendingDetails;
       pending = [];
       pendingLp = [];
+      pendingDetails = [];
       let piece = '';
       const pieceLps: TokenLogprobOut[] = [];
+      const pieceDetails: TokenDetailOut[] = [];
       for (let i = 0; i < tokens.length; i++) {
         if (matcher.stopped) break;
         numTokens++;
-        const r = matcher.push(detok.push(tokens[i]));
+        const own = detok.push(tokens[i]);
+        const r = matcher.push(own);
         piece += r.text;
+        if (wantDetails && dets[i]) {
+          const out = describeDetail(engine.tokenizer, tokens[i], own, dets[i]);
+          pieceDetails.push(out);
+          details.push(out);
+        }
         if (wantLogprobs && lps[i]) {
           const out = describeLogprob(engine.tokenizer, prevToken, tokens[i], lps[i]);
           pieceLps.push(out);
@@ -236,15 +254,16 @@ export class Job {
         prevToken = tokens[i];
         if (r.stopped) stopper.abort();
       }
-      emit(piece, wantLogprobs ? pieceLps : undefined);
+      emit(piece, wantLogprobs ? pieceLps : undefined, wantDetails ? pieceDetails : undefined);
     };
-    const onTokens = (tokens: number[], lps?: TokenLogprob[]) => {
+    const onTokens = (tokens: number[], lps?: TokenLogprob[], dets?: TokenDetail[]) => {
       const now = performance.now();
       if (lastMs === null) metrics.timeToFirstToken.observe((now - this.opts.startMs) / 1000);
       else for (let i = 0; i < tokens.length; i++) metrics.interTokenLatency.observe((now - lastMs) / tokens.length / 1000);
       lastMs = now;
       for (const t of tokens) pending.push(t);
       if (lps) for (const lp of lps) pendingLp.push(lp);
+      if (dets) for (const d of dets) pendingDetails.push(d);
       if (!scheduled) {
         scheduled = true;
         // The first text goes out at once (time to first token); later text gathers for the interval.
@@ -268,6 +287,7 @@ export class Job {
         treeBudget: this.plan.treeBudget,
         maxTreeTokens: this.plan.maxTreeTokens,
         logprobs: this.plan.logprobs,
+        tokenDetails: wantDetails || undefined,
         prefixCache: this.ctx.prefixCache ?? undefined,
       }, onTokens);
     } finally {
@@ -290,8 +310,9 @@ export class Job {
       metrics.prefixCacheHits.inc(result.cachedTokens);
     }
     const finishReason = this.finishReason(result.finishReason, matcher.stopped);
-    sink.onFinish?.(c.index, finishReason);
-    return { index: c.index, text, finishReason, numTokens, cachedTokens: result.cachedTokens ?? 0, speculation: result.speculation, ...(wantLogprobs ? { logprobs } : {}) };
+    const scores = wantDetails ? sequenceScores(details) : undefined;
+    sink.onFinish?.(c.index, finishReason, scores);
+    return { index: c.index, text, finishReason, numTokens, cachedTokens: result.cachedTokens ?? 0, speculation: result.speculation, ...(wantLogprobs ? { logprobs } : {}), ...(wantDetails ? { tokenDetails: details, sequenceScores: scores } : {}) };
   }
 
   private finishReason(engineReason: 'stop' | 'length' | 'cancelled', stopString: boolean): ChoiceFinish {

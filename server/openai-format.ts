@@ -2,7 +2,9 @@
 // Shapes follow the OpenAI API; `speculation` is Sprig's extension, present when the engine reports it.
 import { randomUUID } from 'node:crypto';
 import type { SpeculationStats } from '../engine/stats.ts';
-import type { ChoiceFinish, JobOutput, TokenLogprobOut, Usage } from './job.ts';
+import type { SequenceScores } from '../engine/token-details.ts';
+import type { ChoiceFinish, ChoiceOutput, JobOutput, TokenLogprobOut, Usage } from './job.ts';
+import type { TokenDetailOut } from './token-details.ts';
 
 export type Endpoint = 'chat' | 'completion';
 
@@ -53,10 +55,15 @@ export function chatLogprobs(lps: TokenLogprobOut[]) {
   };
 }
 
+/** Sprig's token_details and sequence_scores, when the request asked for them. */
+function details(c: ChoiceOutput) {
+  return c.tokenDetails ? { token_details: c.tokenDetails, sequence_scores: c.sequenceScores } : {};
+}
+
 export function responseBody(meta: ResponseMeta, out: JobOutput) {
   const choices = meta.endpoint === 'chat'
-    ? out.choices.map((c) => ({ index: c.index, message: { role: 'assistant', content: c.text }, logprobs: c.logprobs ? chatLogprobs(c.logprobs) : null, finish_reason: c.finishReason }))
-    : out.choices.map((c) => ({ index: c.index, text: c.text, logprobs: c.logprobs ? completionLogprobs(c.logprobs) : null, finish_reason: c.finishReason }));
+    ? out.choices.map((c) => ({ index: c.index, message: { role: 'assistant', content: c.text }, logprobs: c.logprobs ? chatLogprobs(c.logprobs) : null, finish_reason: c.finishReason, ...details(c) }))
+    : out.choices.map((c) => ({ index: c.index, text: c.text, logprobs: c.logprobs ? completionLogprobs(c.logprobs) : null, finish_reason: c.finishReason, ...details(c) }));
   const object = meta.endpoint === 'chat' ? 'chat.completion' : 'text_completion';
   return withSpeculation({ ...head(meta, object), choices, usage: out.usage }, out.speculation);
 }
@@ -75,20 +82,23 @@ export function roleChunk(meta: ResponseMeta, index: number) {
 
 /**
  * `usage`: the running counts, with stream_options.continuous_usage_stats; `lps`: the logprobs of this chunk's
- * tokens (their text offsets counted from `textOffset`).
+ * tokens (their text offsets counted from `textOffset`); `details`: this chunk's token_details entries.
  */
-export function textChunk(meta: ResponseMeta, index: number, text: string, usage?: Usage, lps?: TokenLogprobOut[], textOffset = 0) {
+export function textChunk(meta: ResponseMeta, index: number, text: string, usage?: Usage, lps?: TokenLogprobOut[], textOffset = 0, details?: TokenDetailOut[]) {
+  const extra = details ? { token_details: details } : {};
   const body = meta.endpoint === 'chat'
-    ? chunk(meta, { index, delta: { content: text }, finish_reason: null, ...(lps ? { logprobs: chatLogprobs(lps) } : {}) })
-    : chunk(meta, { index, text, finish_reason: null, ...(lps ? { logprobs: completionLogprobs(lps, textOffset) } : {}) });
+    ? chunk(meta, { index, delta: { content: text }, finish_reason: null, ...(lps ? { logprobs: chatLogprobs(lps) } : {}), ...extra })
+    : chunk(meta, { index, text, finish_reason: null, ...(lps ? { logprobs: completionLogprobs(lps, textOffset) } : {}), ...extra });
   if (usage) body.usage = usage;
   return body;
 }
 
-export function finishChunk(meta: ResponseMeta, index: number, finishReason: ChoiceFinish) {
+/** scores: the choice's sequence_scores, with token_details. */
+export function finishChunk(meta: ResponseMeta, index: number, finishReason: ChoiceFinish, scores?: SequenceScores) {
+  const extra = scores ? { sequence_scores: scores } : {};
   return meta.endpoint === 'chat'
-    ? chunk(meta, { index, delta: {}, finish_reason: finishReason })
-    : chunk(meta, { index, text: '', finish_reason: finishReason });
+    ? chunk(meta, { index, delta: {}, finish_reason: finishReason, ...extra })
+    : chunk(meta, { index, text: '', finish_reason: finishReason, ...extra });
 }
 
 /** The last chunk before [DONE] when include_usage is set: no choices, the usage and speculation. */

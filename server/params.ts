@@ -19,6 +19,8 @@ export interface GenerationPlan {
   continuousUsage: boolean;
   /** Log-probabilities of generated tokens with this many alternatives; undefined = not asked. */
   logprobs?: number;
+  /** Per-token details and sequence scores (Sprig's `token_details`). */
+  tokenDetails: boolean;
   /** undefined: the engine's default. */
   drafters?: string[];
   treeBudget: number | 'auto';
@@ -114,6 +116,7 @@ export function planGeneration(body: CommonBody, maxTokens: number | null, confi
     includeUsage: body.stream === true && body.stream_options?.include_usage === true,
     continuousUsage: body.stream === true && body.stream_options?.include_usage === true && body.stream_options?.continuous_usage_stats === true,
     logprobs,
+    tokenDetails: body.token_details === true,
     drafters: off ? [] : spec.drafters ? requestDrafters(spec.drafters, engine) : defaultDrafters,
     treeBudget: config.treeBudget,
     maxTreeTokens: off ? undefined : maxTreeTokens,

@@ -40,13 +40,13 @@ export async function serveJob(
     try {
       const offsets = new Map<number, number>(); // choice → characters streamed so far (for text_offset)
       const out = await job.run({
-        onText: (index, text, completion, prompt, lps) => {
+        onText: (index, text, completion, prompt, lps, details) => {
           const usage = plan.continuousUsage ? { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } : undefined;
           const at = offsets.get(index) ?? 0;
           offsets.set(index, at + text.length);
-          sse.send(textChunk(meta, index, text, usage, lps, at));
+          sse.send(textChunk(meta, index, text, usage, lps, at, details));
         },
-        onFinish: (index, reason) => sse.send(finishChunk(meta, index, reason)),
+        onFinish: (index, reason, scores) => sse.send(finishChunk(meta, index, reason, scores)),
       });
       if (plan.includeUsage) sse.send(usageChunk(meta, out.usage, out.speculation));
     } catch (err) {

@@ -44,6 +44,8 @@ const common = {
   logit_bias: { ...nullable('object'), additionalProperties: { type: 'number', minimum: -100, maximum: 100 } },
   user: { type: 'string' },
   speculation,
+  /** Sprig's extension: choices[i].token_details (per token) and choices[i].sequence_scores. */
+  token_details: nullable('boolean'),
 } as const;
 
 export const completionBodySchema = {
@@ -129,6 +131,7 @@ export interface CommonBody {
   logit_bias?: Record<string, number> | null;
   user?: string;
   speculation?: SpeculationOptions;
+  token_details?: boolean | null;
 }
 
 export interface CompletionBody extends CommonBody {
@@ -195,6 +198,15 @@ const responseHead = {
 /** Passed through as the engine reports it (see engine/stats.ts SpeculationStats). */
 const speculationStats = { type: 'object', additionalProperties: true } as const;
 
+/**
+ * Sprig's per-choice extension (server/token-details.ts TokenDetailOut, engine/token-details.ts SequenceScores).
+ * Left untyped, so the serializer hands them to JSON.stringify whole (a typed array of objects is slower).
+ */
+const choiceDetails = {
+  token_details: {},
+  sequence_scores: {},
+} as const;
+
 export const completionResponseSchema = {
   type: 'object',
   properties: {
@@ -203,7 +215,7 @@ export const completionResponseSchema = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { index: { type: 'integer' }, text: { type: 'string' }, logprobs: { type: ['object', 'null'], additionalProperties: true }, finish_reason: { type: 'string' } },
+        properties: { index: { type: 'integer' }, text: { type: 'string' }, logprobs: { type: ['object', 'null'], additionalProperties: true }, finish_reason: { type: 'string' }, ...choiceDetails },
       },
     },
     usage,
@@ -224,6 +236,7 @@ export const chatResponseSchema = {
           message: { type: 'object', properties: { role: { type: 'string' }, content: { type: 'string' } } },
           logprobs: { type: ['object', 'null'], additionalProperties: true },
           finish_reason: { type: 'string' },
+          ...choiceDetails,
         },
       },
     },
