@@ -15,4 +15,11 @@ export default tseslint.config(
     files: ['bin/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
+  {
+    // The playground's browser modules (served as they are, no build step).
+    files: ['server/ui/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(['window', 'document', 'localStorage', 'fetch', 'performance', 'requestAnimationFrame', 'cancelAnimationFrame', 'AbortController', 'TextDecoderStream', 'console'].map((g) => [g, 'readonly'])),
+    },
+  },
 );

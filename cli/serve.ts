@@ -33,6 +33,7 @@ export function registerServe(program: Command): void {
     .addOption(opt('--host <host>', 'interface to listen on', 'SPRIG_HOST').default(D.host))
     .addOption(opt('--port <n>', 'TCP port (0 = any free port)', 'SPRIG_PORT').argParser(intArg('--port', 0)).default(D.port))
     .addOption(opt('--api-key <key>', 'require "Authorization: Bearer <key>" (all routes but /health)', 'SPRIG_API_KEY'))
+    .addOption(opt('--no-ui', 'do not serve the playground at / and /ui (SPRIG_NO_UI set: the same)', 'SPRIG_NO_UI'))
     .addOption(opt('--max-queue <n>', 'generations that may wait for a slot; more get 429', 'SPRIG_MAX_QUEUE').argParser(intArg('--max-queue', 0)).default(D.maxQueue))
     .addOption(opt('--max-concurrent <n>', 'generations running at once, interleaved step by step', 'SPRIG_MAX_CONCURRENT').argParser(intArg('--max-concurrent', 1)).default(D.maxConcurrent))
     .addOption(opt('--max-batch-tokens <n>', 'most tokens one batched forward carries (every running generation\'s tree and prompt chunks share it)', 'SPRIG_MAX_BATCH_TOKENS').argParser(intArg('--max-batch-tokens', 1)).default(D.maxBatchTokens))
@@ -78,6 +79,7 @@ export interface ServeFlags {
   host: string;
   port: number;
   apiKey?: string;
+  ui: boolean;
   maxQueue: number;
   maxConcurrent: number;
   maxBatchTokens: number;
@@ -107,6 +109,7 @@ export function serveOptions(f: ServeFlags): ServeOptions {
     host: f.host,
     port: f.port,
     apiKey: f.apiKey ?? null,
+    ui: f.ui,
     maxQueue: f.maxQueue,
     maxConcurrent: f.maxConcurrent,
     maxBatchTokens: f.maxBatchTokens,

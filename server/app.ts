@@ -17,6 +17,7 @@ import { registerChatCompletions } from './routes/chat-completions.ts';
 import { registerCompletions } from './routes/completions.ts';
 import { registerHealth } from './routes/health.ts';
 import { registerModels } from './routes/models.ts';
+import { registerUi } from './routes/ui.ts';
 import { Scheduler } from './scheduler.ts';
 import { drainingError } from './serve-job.ts';
 import { ServerState } from './state.ts';
@@ -96,5 +97,6 @@ export function buildApp(config: Partial<ServerConfig>, deps: AppDeps): FastifyI
   registerModels(app, state);
   registerCompletions(app, state);
   registerChatCompletions(app, state);
+  if (cfg.ui) registerUi(app);
   return app;
 }

@@ -6,6 +6,8 @@ export interface ServerConfig {
   port: number;
   /** When set, every route but /health needs `Authorization: Bearer <apiKey>`. */
   apiKey: string | null;
+  /** Serve the playground (server/ui/) at / and /ui; `--no-ui` turns it off. */
+  ui: boolean;
   /** Generations that may wait for a slot; one more gets 429. */
   maxQueue: number;
   /** Generations running at once (they interleave step by step). */
@@ -39,6 +41,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   host: '127.0.0.1',
   port: 8080,
   apiKey: null,
+  ui: true,
   maxQueue: 64,
   maxConcurrent: 8,
   maxBatchTokens: 512,
