@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { errors } from '../common/errors.ts';
 import { loadEngine } from '../engine/load.ts';
-import { IncrementalDetokenizer } from '../model/detokenizer.ts';
+import { decodeAfter, IncrementalDetokenizer } from '../model/detokenizer.ts';
 import { generate } from '../engine/generate.ts';
 import { DEFAULT_DRAFTERS, DRAFTER_NAMES, parseDrafters } from '../drafters/registry.ts';
 import { DEFAULT_SUFFIX_CACHE_REQUESTS } from '../drafters/suffix-cache.ts';
@@ -64,7 +64,7 @@ export function registerGenerate(program: Command): void {
       const ds = engine.resources.datastore;
       if (ds) process.stderr.write(`[sprig] datastore ${flags.datastore}: ${ds.numDocs} documents, ${ds.tokens.length} tokens, ${ds.fileBytes} bytes\n`);
       const promptTokens = tokenizer.encode(flags.prompt);
-      const detok = new IncrementalDetokenizer(tokenizer);
+      const detok = new IncrementalDetokenizer(tokenizer, { context: promptTokens });
       const result = await generate(
         runner,
         {
@@ -83,7 +83,7 @@ export function registerGenerate(program: Command): void {
       );
       if (flags.json) {
         const out = {
-          text: tokenizer.decode(result.tokens),
+          text: decodeAfter(tokenizer, promptTokens, result.tokens),
           tokens: result.tokens,
           prompt_tokens: promptTokens,
           finish_reason: result.finishReason,

@@ -5,6 +5,9 @@ import type { Tokenizer } from './tokenizer.ts';
 /** Past this many undecided tokens, text ending in U+FFFD is taken as really invalid and emitted. */
 const MAX_PENDING_TOKENS = 16;
 
+/** Context tokens (the prompt's tail) decoded ahead of the first generated token. */
+const CONTEXT_TOKENS = 4;
+
 /**
  * Incremental decoder using the prefix-offset / read-offset technique (vLLM `detokenize_incrementally`,
  * HF tokenizers `DecodeStream`). The window `ids` holds the tokens of the last emission (the prefix,
@@ -19,6 +22,10 @@ const MAX_PENDING_TOKENS = 16;
  * given the same skipSpecialTokens, as long as the tokenizer does not clean up tokenization spaces.
  *
  * Example (stories260K): push(403) -> 'Once', push(407) -> ' upon', push(2) -> '' ('</s>' is skipped).
+ *
+ * With `context` (the prompt's ids), its last tokens form the first prefix, so a completion's first token keeps
+ * the space it carries after the prompt ('play' + '▁outside' → ' outside'), as OpenAI-compatible servers return
+ * it; the invariant above then holds for decode(context tail + ids) minus the tail's own text.
  */
 export class IncrementalDetokenizer {
   private readonly tokenizer: Tokenizer;
@@ -28,9 +35,14 @@ export class IncrementalDetokenizer {
   private prefixText = '';
   private emitted = '';
 
-  constructor(tokenizer: Tokenizer, opts?: { skipSpecialTokens?: boolean }) {
+  constructor(tokenizer: Tokenizer, opts?: { skipSpecialTokens?: boolean; context?: ArrayLike<number> }) {
     this.tokenizer = tokenizer;
     this.skipSpecialTokens = opts?.skipSpecialTokens ?? true;
+    if (opts?.context?.length) {
+      this.ids = Array.prototype.slice.call(opts.context, -CONTEXT_TOKENS) as number[];
+      this.readOffset = this.ids.length;
+      this.prefixText = this.decode(this.ids);
+    }
   }
 
   /** Everything emitted so far. */
@@ -71,4 +83,12 @@ export class IncrementalDetokenizer {
   private decode(ids: number[]): string {
     return this.tokenizer.decode(ids, { skipSpecialTokens: this.skipSpecialTokens });
   }
+}
+
+/** The text `ids` add after `context` (decoded in context, so a first '▁word' keeps its space). */
+export function decodeAfter(tokenizer: Tokenizer, context: ArrayLike<number>, ids: ArrayLike<number>): string {
+  const d = new IncrementalDetokenizer(tokenizer, { context });
+  let text = '';
+  for (let i = 0; i < ids.length; i++) text += d.push(ids[i]);
+  return text + d.flush();
 }

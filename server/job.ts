@@ -186,7 +186,8 @@ export class Job {
     this.started = true;
     const { engine, metrics } = this.ctx;
     const stopper = new AbortController();
-    const detok = new IncrementalDetokenizer(engine.tokenizer);
+    // The prompt as context: the first token keeps its leading space (".. to play" + " outside"), as vLLM returns it.
+    const detok = new IncrementalDetokenizer(engine.tokenizer, { context: c.prompt.tokens });
     const matcher = new StopStringMatcher(this.plan.stop);
     let text = '';
     let numTokens = 0;

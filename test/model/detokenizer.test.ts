@@ -146,3 +146,18 @@ t.test('flush is idempotent and pushing can continue after it', async (t) => {
   t.equal(out, 'ab 世界 more');
   t.equal(detok.text, out);
 });
+
+t.test('with the prompt as context, a completion keeps the space its first token carries', { skip: skipStories }, async (t) => {
+  const tok = await loadTokenizer(storiesDir);
+  const prompt = tok.encode('She loved to play');
+  const full = tok.encode('She loved to play outside in the park.');
+  t.same(full.slice(0, prompt.length), prompt, 'the prompt tokenizes the same inside the longer text');
+  const completion = full.slice(prompt.length);
+  const alone = new IncrementalDetokenizer(tok);
+  const withContext = new IncrementalDetokenizer(tok, { context: prompt });
+  const a = completion.map((id) => alone.push(id)).join('') + alone.flush();
+  const b = completion.map((id) => withContext.push(id)).join('') + withContext.flush();
+  t.equal(a, 'outside in the park.', 'decoded alone, SentencePiece strips the leading space');
+  t.equal(b, ' outside in the park.', 'after the prompt, the space stays');
+  t.equal(tok.decode(prompt) + b, tok.decode(full), 'prompt + completion reads as the whole text');
+});

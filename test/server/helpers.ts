@@ -1,5 +1,6 @@
 // Server test fixtures: one tiny llama per test process, engines (optionally spied or slowed), apps
 // torn down with the test, and an SSE parser.
+import { decodeAfter } from '../../model/detokenizer.ts';
 import type { FastifyInstance } from 'fastify';
 import { generate, type GenerateRequest, type GenerateResult } from '../../engine/generate.ts';
 import { ModelRunner } from '../../model/runner.ts';
@@ -104,13 +105,15 @@ export function spyGenerate(delayMs = 0): { generate: GenerateFn; records: Gener
 /** In-process greedy reference: the completion text and tokens for a prompt string. */
 export async function greedyReference(prompt: string, maxTokens: number): Promise<{ text: string; tokens: number[] }> {
   const m = await loadTestModel();
+  const promptTokens = m.tokenizer.encode(prompt);
   const res = await generate(m.runner, {
-    promptTokens: m.tokenizer.encode(prompt),
+    promptTokens,
     maxTokens,
     sampling: { temperature: 0, topK: 0, topP: 1 },
     eosIds: m.tokenizer.eosIds.length ? m.tokenizer.eosIds : undefined,
   });
-  return { text: m.tokenizer.decode(res.tokens), tokens: res.tokens };
+  // Decoded after the prompt, as the server does, so a first '▁word' keeps its space.
+  return { text: decodeAfter(m.tokenizer, promptTokens, res.tokens), tokens: res.tokens };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
