@@ -18,6 +18,8 @@ import type { TokenDetail } from './token-details.ts';
 import { sharedGate } from './drafter-gate.ts';
 import { StopChecker, type FinishReason } from './stopping.ts';
 import type { PrefixCache } from './prefix-cache.ts';
+import { TreeConstraint, type ConstraintRequest } from './constraint.ts';
+import { isGreedy } from '../common/sampling.ts';
 import type { BatchSlot } from './batcher.ts';
 
 export interface GenerateRequest {
@@ -46,6 +48,8 @@ export interface GenerateRequest {
    * in instead of prefilled, and the prompt's and output's blocks are cached for later requests.
    */
   prefixCache?: PrefixCache;
+  /** Structured output: the output follows this grammar, speculation left on (engine/constraint.ts). */
+  constraint?: ConstraintRequest;
 }
 
 export interface GenerateTimings {
@@ -121,7 +125,10 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     seed,
   });
   const ids = new Map(drafters.map((d) => [d.id, d.name]));
-  const stop = new StopChecker(req.eosIds ?? runner.spec.eosTokenIds, req.stopSequences ?? [], req.maxTokens);
+  const eosIds = req.eosIds ?? runner.spec.eosTokenIds;
+  const stop = new StopChecker(eosIds, req.stopSequences ?? [], req.maxTokens);
+  const lazyMask = isGreedy(req.sampling) && req.logprobs === undefined && !req.tokenDetails;
+  const constraint = req.constraint && (await TreeConstraint.create(req.constraint, runner.vocab, eosIds.length ? eosIds : runner.spec.eosTokenIds, lazyMask));
   const state: SpecState = {
     runner,
     cache: runner.newCache(),
@@ -142,6 +149,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     tokenDetails: req.tokenDetails,
     generatedCounts: new Map(),
     batch: req.batch,
+    constraint,
   };
   const out: number[] = [];
   const outLogprobs: TokenLogprob[] = []; // parallel to out when logprobs are asked for
@@ -179,6 +187,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
         outDetails.length = Math.min(outDetails.length, out.length);
         if (finish) break;
       }
+      if (constraint?.terminated) finish ??= 'stop'; // the grammar took a stop token: nothing may follow
       if (onTokens && out.length > before) onTokens(out.slice(before), step.logprobs ? outLogprobs.slice(before) : undefined, step.details ? outDetails.slice(before) : undefined);
     }
     // The output's blocks too: the next turn of a conversation starts with them.
@@ -188,7 +197,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
       tokens: out,
       finishReason: finish,
       timings: { prefill_ms: t1 - t0, decode_ms: decodeMs, tokens_per_s: decodeMs > 0 ? (out.length * 1000) / decodeMs : 0 },
-      speculation: { ...state.stats.finish(), drafters: names.length ? names : ['none'] },
+      speculation: { ...state.stats.finish(), drafters: names.length ? names : ['none'], ...(constraint ? { constraint: constraint.stats } : {}) },
       ...(req.logprobs !== undefined ? { logprobs: outLogprobs } : {}),
       ...(req.tokenDetails ? { tokenDetails: outDetails } : {}),
       ...(pc ? { cachedTokens } : {}),
@@ -196,6 +205,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
   } finally {
     for (const d of drafters) d.finish?.(state.context);
     for (const d of drafters) d.dispose();
+    constraint?.dispose();
   }
 }
 

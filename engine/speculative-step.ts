@@ -20,6 +20,7 @@ import type { SamplingParams } from '../common/sampling.ts';
 import type { StatsRecorder } from './stats.ts';
 import type { BatchSlot } from './batcher.ts';
 import { tokenLogprob, type TokenLogprob } from './logprobs.ts';
+import type { TreeConstraint } from './constraint.ts';
 import { stepDetails, type TokenDetail } from './token-details.ts';
 
 export interface SpecState {
@@ -55,6 +56,8 @@ export interface SpecState {
   generatedCounts: Map<number, number>;
   /** Continuous batching: the forward runs with the other running sequences' rows, and 'auto' trees are sized across the batch. */
   batch?: BatchSlot;
+  /** Structured output: drafts the grammar rejects are pruned, forced tokens added, every verified row masked. */
+  constraint?: TreeConstraint;
 }
 
 export interface StepResult {
@@ -77,6 +80,7 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<S
   applyLogitBias(logits, draft.tree.numNodes, s.runner.vocab, s.sampling.logitBias);
   applyPenalties(logits, draft.tree, s.runner.vocab, s.generatedCounts, s.sampling);
   const verdict = verify(s, draft.tree, logits, prefix);
+  s.constraint?.endStep(verdict.acceptedNodes, verdict.tokens); // the grammar advances along the accepted path only
   s.cache.commit(verdict.acceptedNodes); // keep the accepted path's KV, drop the rest
   const t2 = performance.now();
   observe(s, draft, logits, verdict); // drafters and the calibration learn from the target's verdict
@@ -107,8 +111,9 @@ interface Draft {
  */
 function verify(s: SpecState, tree: DraftTree, logits: Float32Array, prefix: number): VerifyResult {
   const p = s.sampling;
-  if (p.seed !== undefined && p.reproducible !== false && !isGreedy(p)) return verifyCoupled(tree, logits, s.runner.vocab, p, p.seed, prefix);
-  return verifyTree(tree, logits, s.runner.vocab, p, s.rng);
+  const hook = s.constraint?.hookFor(tree); // masks each reached row to what the grammar allows there
+  if (p.seed !== undefined && p.reproducible !== false && !isGreedy(p)) return verifyCoupled(tree, logits, s.runner.vocab, p, p.seed, prefix, hook);
+  return verifyTree(tree, logits, s.runner.vocab, p, s.rng, hook);
 }
 
 function observe(s: SpecState, draft: Draft, logits: Float32Array, verdict: VerifyResult): void {
@@ -157,8 +162,12 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<Draft> {
       req.draftRootProbs ??= d.rootDistribution?.() ?? undefined;
     }
   }
-  if (trees.length === 0) return { tree: new TreeBuilder(root, 1).build(), expectedTokens: 1, active, costMs };
-  const merged = trees.length === 1 ? trees[0] : mergeTrees(trees);
+  if (trees.length === 0) {
+    const tree = s.constraint?.shape(new TreeBuilder(root, 1).build(), maxDepth, s.hardCap) ?? new TreeBuilder(root, 1).build(); // forced tokens only
+    return { tree, expectedTokens: tree.numNodes, active, costMs };
+  }
+  const fused = trees.length === 1 ? trees[0] : mergeTrees(trees);
+  const merged = s.constraint?.shape(fused, maxDepth, cap) ?? fused; // grammar-rejected drafts out, forced tokens in
   const values = s.calibration.values(merged); // [numNodes]
   const order = bestFirstOrder(merged, ask, values);
   let size = order.length;

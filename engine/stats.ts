@@ -1,6 +1,8 @@
 // Per-request speculation statistics (vLLM's vocabulary: drafted, accepted, and mean accepted length
 // counting the bonus token, so plain decoding scores 1.0).
 
+import type { ConstraintStats } from './constraint.ts';
+
 export interface SpeculationStats {
   drafters: string[];
   /** Target forwards (verification steps). */
@@ -28,6 +30,8 @@ export interface SpeculationStats {
   mean_expected_accepted_length: number;
   /** Draft nodes verified at each step, in order (the first 4096 steps). */
   tree_sizes: number[];
+  /** Structured output only: pruned drafts, forced tokens, grammar time (engine/constraint.ts). */
+  constraint?: ConstraintStats;
 }
 
 export function emptyStats(drafters: string[]): SpeculationStats {

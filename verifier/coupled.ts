@@ -6,7 +6,7 @@ import { Rng } from '../common/rng.ts';
 import { sampleFrom, targetProbs, type SamplingParams } from '../common/sampling.ts';
 import type { DraftTree } from '../trees/draft-tree.ts';
 import { followTree } from './greedy.ts';
-import type { VerifyResult } from './verify-result.ts';
+import type { RowHook, VerifyResult } from './verify-result.ts';
 
 let scratch = new Float32Array(0); // [vocab]
 
@@ -18,12 +18,12 @@ let scratch = new Float32Array(0); // [vocab]
  * Example: seed 7, root at position 9: y_10 ~ p(· | node 0) from Rng(key(7, 10)); if node 0 has a child
  * carrying y_10, continue from it with y_11 from Rng(key(7, 11)), else emit y_10 and stop.
  */
-export function verifyCoupled(tree: DraftTree, logits: Float32Array, vocab: number, params: SamplingParams, seed: number, rootPosition: number): VerifyResult {
+export function verifyCoupled(tree: DraftTree, logits: Float32Array, vocab: number, params: SamplingParams, seed: number, rootPosition: number, hook?: RowHook): VerifyResult {
   if (scratch.length < vocab) scratch = new Float32Array(vocab);
   return followTree(tree, (u) => {
     targetProbs(logits, u * vocab, vocab, params, scratch);
     return sampleFrom(scratch, vocab, new Rng(positionKey(seed, rootPosition + tree.depths[u] + 1)));
-  });
+  }, hook && ((u) => hook(u, logits)));
 }
 
 /** A 32-bit key for (seed, position) (the murmur3 finaliser over both). */

@@ -2,7 +2,7 @@
 // Deterministic and draw-free; it ignores node kinds and draft distributions.
 import { argmax } from '../common/sampling.ts';
 import { findChild, type DraftTree } from '../trees/draft-tree.ts';
-import type { VerifyResult } from './verify-result.ts';
+import type { RowHook, VerifyResult } from './verify-result.ts';
 
 /**
  * At node u take y = argmax(logits row u); if u has a child carrying y, accept it and continue from it,
@@ -11,18 +11,20 @@ import type { VerifyResult } from './verify-result.ts';
  *
  * Example: tree 5→{7→{9}, 3}, argmax rows [7, 2, …] → acceptedNodes [0, 1], tokens [7, 2].
  */
-export function verifyGreedy(tree: DraftTree, logits: Float32Array, vocab: number): VerifyResult {
-  return followTree(tree, (u) => argmax(logits, u * vocab, vocab));
+export function verifyGreedy(tree: DraftTree, logits: Float32Array, vocab: number, hook?: RowHook): VerifyResult {
+  return followTree(tree, (u) => argmax(logits, u * vocab, vocab), hook && ((u) => hook(u, logits)));
 }
 
 /**
  * The walk shared by every verifier that settles each position on ONE token before looking at the children:
  * from the root, take `choose(u)`; descend into the child carrying it, or emit it as the last token and stop.
+ * `reach(u)` runs first at every node reached.
  */
-export function followTree(tree: DraftTree, choose: (node: number) => number): VerifyResult {
+export function followTree(tree: DraftTree, choose: (node: number) => number, reach?: (node: number) => void): VerifyResult {
   const acceptedNodes = [0];
   const tokens: number[] = [];
   for (let u = 0; ; ) {
+    reach?.(u);
     const y = choose(u);
     tokens.push(y);
     const child = findChild(tree, u, y);

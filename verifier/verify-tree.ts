@@ -7,7 +7,7 @@ import { NodeKind, findChild, type DraftTree } from '../trees/draft-tree.ts';
 import { verifyGreedy } from './greedy.ts';
 import { tryRuleD } from './rule-d.ts';
 import { runRuleS } from './rule-s.ts';
-import type { VerifyResult } from './verify-result.ts';
+import type { RowHook, VerifyResult } from './verify-result.ts';
 
 // Scratch reused across calls (verification is synchronous), grown to the largest vocab seen.
 let residual = new Float32Array(0); // [vocab] residual target r
@@ -34,11 +34,13 @@ let draftResidual = new Float32Array(0); // [vocab] residual draft q
  * loses nothing. Likewise a rejected token never comes back, so the emitted token is a child exactly when a child
  * was accepted, and the per-node acceptance rate is P(child tokens) whatever the order (Sequoia's cover property).
  *
+ * `hook` (a grammar mask) may rewrite each row as it is reached, before anything reads it.
+ *
  * Example (rigged logits, root 5 with children 7 → 9): rows argmax [7, 9, 4] → acceptedNodes [0, 1, 2], tokens [7, 9, 4].
  */
-export function verifyTree(tree: DraftTree, logits: Float32Array, vocab: number, params: SamplingParams, rng: Rng): VerifyResult {
+export function verifyTree(tree: DraftTree, logits: Float32Array, vocab: number, params: SamplingParams, rng: Rng, hook?: RowHook): VerifyResult {
   if (!(logits.length >= tree.numNodes * vocab)) assert.fail(`logits hold ${logits.length} values, need ${tree.numNodes}×${vocab}`);
-  if (isGreedy(params)) return verifyGreedy(tree, logits, vocab);
+  if (isGreedy(params)) return verifyGreedy(tree, logits, vocab, hook);
   if (residual.length < vocab) {
     residual = new Float32Array(vocab);
     draftResidual = new Float32Array(vocab);
@@ -47,6 +49,7 @@ export function verifyTree(tree: DraftTree, logits: Float32Array, vocab: number,
   const acceptedNodes = [0];
   const tokens: number[] = [];
   for (let u = 0; ; ) {
+    hook?.(u, logits);
     targetProbs(logits, u * vocab, vocab, params, r);
     let emitted = -1;
     let next = -1;
