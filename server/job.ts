@@ -290,6 +290,7 @@ export class Job {
         logprobs: this.plan.logprobs,
         tokenDetails: wantDetails || undefined,
         prefixCache: this.ctx.prefixCache ?? undefined,
+        constraint: this.plan.constraint,
       }, onTokens);
     } finally {
       c.lease.release();

@@ -3,6 +3,9 @@
 import { errors } from '../common/errors.ts';
 import { parseDrafters } from '../drafters/registry.ts';
 import type { SamplingParams } from '../common/sampling.ts';
+import type { ConstraintRequest } from '../engine/constraint.ts';
+import { grammarSpecOf } from '../grammar/spec.ts';
+import type { GrammarSpec } from '../grammar/xgrammar.ts';
 import type { ServerConfig } from './config.ts';
 import type { ChatBody, CommonBody, CompletionBody } from './schemas/openai.ts';
 
@@ -25,6 +28,9 @@ export interface GenerationPlan {
   drafters?: string[];
   treeBudget: number | 'auto';
   maxTreeTokens?: number;
+  /** Structured output: what the request constrains to; the route compiles it into `constraint`. */
+  grammar?: GrammarSpec;
+  constraint?: ConstraintRequest;
 }
 
 /** A request may name the served model (by id or by the path it was loaded from) or leave it out. */
@@ -47,9 +53,6 @@ export function rejectUnsupportedCompletion(body: CompletionBody): void {
 export function rejectUnsupportedChat(body: ChatBody): void {
   if (body.max_tokens === 0) throw errors.invalidParam('max_tokens must be at least 1', 'max_tokens');
   if (body.top_logprobs && !body.logprobs) throw errors.invalidParam('top_logprobs needs logprobs: true', 'top_logprobs');
-  if (body.response_format && body.response_format.type !== 'text') {
-    throw notYet('response_format', `only {"type": "text"} is accepted, got "${body.response_format.type}"`);
-  }
   if (body.tools && body.tools.length > 0) throw notYet('tools', 'tool calling is not implemented');
   if (body.tool_choice !== undefined && body.tool_choice !== 'none' && body.tool_choice !== 'auto') {
     throw notYet('tool_choice', 'tool calling is not implemented');
@@ -120,5 +123,6 @@ export function planGeneration(body: CommonBody, maxTokens: number | null, confi
     drafters: off ? [] : spec.drafters ? requestDrafters(spec.drafters, engine) : defaultDrafters,
     treeBudget: config.treeBudget,
     maxTreeTokens: off ? undefined : maxTreeTokens,
+    grammar: grammarSpecOf(body) ?? undefined,
   };
 }

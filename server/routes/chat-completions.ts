@@ -4,6 +4,7 @@ import { chatLogprobs, checkModel, planGeneration, rejectUnsupportedChat } from 
 import { chatPrompt, promptRoom } from '../prompts.ts';
 import { chatBodySchema, chatResponseSchema, errorResponseSchema, type ChatBody } from '../schemas/openai.ts';
 import { serveJob } from '../serve-job.ts';
+import { compileConstraint } from '../constraint.ts';
 import type { ServerState } from '../state.ts';
 
 export function registerChatCompletions(app: FastifyInstance, state: ServerState): void {
@@ -16,6 +17,7 @@ export function registerChatCompletions(app: FastifyInstance, state: ServerState
     rejectUnsupportedChat(body);
     // max_completion_tokens wins over the deprecated max_tokens; neither means "fill the window".
     const plan = planGeneration(body, body.max_completion_tokens ?? body.max_tokens ?? null, state.config, engine, chatLogprobs(body));
+    if (plan.grammar) plan.constraint = await compileConstraint(engine, plan.grammar);
     const room = promptRoom(engine.contextLength, plan.maxTokens, 'messages');
     const prompt = await chatPrompt(body.messages, await state.getEncoder(), engine.tokenizer, room);
     return serveJob(state, request, reply, 'chat', [prompt], plan);

@@ -46,6 +46,14 @@ const common = {
   speculation,
   /** Sprig's extension: choices[i].token_details (per token) and choices[i].sequence_scores. */
   token_details: nullable('boolean'),
+  /** Structured output (grammar/spec.ts): OpenAI's response_format, and Sprig's `grammar` (GBNF/EBNF) and `regex`. */
+  response_format: {
+    type: 'object',
+    required: ['type'],
+    properties: { type: { type: 'string' }, json_schema: { type: 'object', properties: { name: { type: 'string' }, schema: { type: 'object' }, strict: nullable('boolean') } } },
+  },
+  grammar: { type: 'string', minLength: 1 },
+  regex: { type: 'string', minLength: 1 },
 } as const;
 
 export const completionBodySchema = {
@@ -99,7 +107,6 @@ export const chatBodySchema = {
     max_completion_tokens: { ...nullable('integer'), minimum: 1 },
     logprobs: nullable('boolean'),
     top_logprobs: { ...nullable('integer'), minimum: 0, maximum: 20 },
-    response_format: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } },
     tools: { type: 'array' },
     tool_choice: { anyOf: [{ type: 'string' }, { type: 'object' }] },
     parallel_tool_calls: { type: 'boolean' },
@@ -130,6 +137,9 @@ export interface CommonBody {
   frequency_penalty?: number | null;
   logit_bias?: Record<string, number> | null;
   user?: string;
+  response_format?: { type: string; json_schema?: { name?: string; schema?: unknown; strict?: boolean | null } };
+  grammar?: string;
+  regex?: string;
   speculation?: SpeculationOptions;
   token_details?: boolean | null;
 }
@@ -155,7 +165,6 @@ export interface ChatBody extends CommonBody {
   max_completion_tokens?: number | null;
   logprobs?: boolean | null;
   top_logprobs?: number | null;
-  response_format?: { type: string };
   tools?: unknown[];
   tool_choice?: string | object;
   parallel_tool_calls?: boolean;
