@@ -3,6 +3,7 @@
 // proposed it and at what depth, and the step that emitted it. Everything but provenance and the step comes
 // from the target's logits row at the token's node (after logit_bias and penalties, before temperature,
 // top-k or top-p — the same row engine/logprobs.ts reads), so it does not depend on speculation.
+import { sortedIndices } from '../common/sampling.ts';
 import type { DraftTree } from '../trees/draft-tree.ts';
 
 /** Alternatives reported per token. */
@@ -32,31 +33,17 @@ export interface TokenDetail extends RowStats {
 }
 
 /**
- * One logits row [vocab] at `offset`: two passes (max with a running top-k, then Σe and Σe·x).
+ * One logits row [vocab] at `offset`: two passes (the top k, whose first is the max; then Σe and Σe·x).
  * H = log Σe^(x-m) - Σe^(x-m)(x-m) / Σe^(x-m); logprob = x_token - m - log Σe^(x-m).
  */
 export function rowStats(logits: Float32Array, offset: number, vocab: number, token: number, k = DETAIL_TOP_K): RowStats {
-  const kk = Math.min(k, vocab);
-  const idx = new Int32Array(kk).fill(-1);
-  const val = new Float64Array(kk).fill(-Infinity);
-  let max = -Infinity;
-  for (let i = 0; i < vocab; i++) {
-    const v = logits[offset + i];
-    if (v > max) max = v;
-    if (v <= val[kk - 1]) continue;
-    let j = kk - 1;
-    while (j > 0 && val[j - 1] < v) {
-      val[j] = val[j - 1];
-      idx[j] = idx[j - 1];
-      j--;
-    }
-    val[j] = v;
-    idx[j] = i;
-  }
+  const row = logits.subarray(offset, offset + vocab); // [vocab]
+  const idx = sortedIndices(row, vocab, Math.min(k, vocab)); // the top k, best first: idx[0] is the max
+  const max = row[idx[0]];
   let sum = 0;
   let weighted = 0;
   for (let i = 0; i < vocab; i++) {
-    const d = logits[offset + i] - max;
+    const d = row[i] - max;
     const e = Math.exp(d);
     if (e === 0) continue; // -Infinity logits: 0 · -∞ would be NaN
     sum += e;
@@ -65,9 +52,9 @@ export function rowStats(logits: Float32Array, offset: number, vocab: number, to
   const logSum = Math.log(sum);
   const lse = max + logSum;
   const top: RowStats['top'] = [];
-  for (let j = 0; j < kk; j++) if (idx[j] >= 0) top.push({ token: idx[j], logprob: val[j] - lse });
+  for (let j = 0; j < idx.length; j++) if (idx[j] >= 0) top.push({ token: idx[j], logprob: row[idx[j]] - lse });
   return {
-    logprob: logits[offset + token] - lse,
+    logprob: row[token] - lse,
     entropy: Math.max(0, logSum - weighted / sum),
     margin: top.length > 1 ? top[0].logprob - top[1].logprob : 0,
     top,

@@ -2,9 +2,10 @@
 // forward give the same logits and the same K/V as each sequence alone.
 import t from 'tap';
 import { BatchRunner, type BatchItem } from '../../model/batch-runner.ts';
-import { ModelRunner, causalBias, MASKED } from '../../model/runner.ts';
+import { ModelRunner, causalBias } from '../../model/runner.ts';
 import { Rng } from '../../common/rng.ts';
 import { testModel } from '../helpers/models.ts';
+import { randomTree, treeBias } from '../helpers/trees.ts';
 
 const TOL = 1e-4;
 
@@ -20,24 +21,10 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** A random tree: parents[0] = -1, parents[i] < i; its bias [n, prefix + n] and positions. */
-function randomTree(rng: Rng, size: number, vocab: number, prefix: number) {
-  const parents = [-1];
-  const depth = [0];
-  const tokens = [rng.nextU32() % vocab];
-  for (let i = 1; i < size; i++) {
-    const p = rng.nextU32() % i;
-    parents.push(p);
-    depth.push(depth[p] + 1);
-    tokens.push(rng.nextU32() % vocab);
-  }
-  const total = prefix + size;
-  const bias = new Float32Array(size * total).fill(MASKED);
-  for (let i = 0; i < size; i++) {
-    bias.fill(0, i * total, i * total + prefix);
-    for (let j = i; j >= 0; j = parents[j]) bias[i * total + prefix + j] = 0;
-  }
-  return { tokens, positions: depth.map((d) => prefix + d), bias, parents };
+/** A random tree over `prefix` committed rows: its tokens, positions, bias [n, prefix + n] and parents. */
+function randomTreeItem(rng: Rng, size: number, vocab: number, prefix: number) {
+  const { parents, depth, tokens } = randomTree(rng, size, vocab);
+  return { tokens, positions: depth.map((d) => prefix + d), bias: treeBias(parents, prefix), parents };
 }
 
 for (const [name, opts] of Object.entries(MODELS)) {
@@ -66,7 +53,7 @@ for (const [name, opts] of Object.entries(MODELS)) {
         await runner.prefill(batched, prompt);
       }
       const step = sp.kind === 'tree'
-        ? randomTree(rng, sp.size, runner.vocab, sp.prefix)
+        ? randomTreeItem(rng, sp.size, runner.vocab, sp.prefix)
         : (() => {
           const tokens = Array.from({ length: sp.size }, () => rng.nextU32() % runner.vocab);
           return { tokens, positions: tokens.map((_, i) => sp.prefix + i), bias: causalBias(sp.size, sp.prefix), parents: tokens.map((_, i) => i - 1) };

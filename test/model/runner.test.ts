@@ -5,6 +5,7 @@ import { openModelSource } from '../../model/source.ts';
 import { Rng } from '../../common/rng.ts';
 import { referenceForward } from '../helpers/reference-forward.ts';
 import { testModel, hasStories, STORIES } from '../helpers/models.ts';
+import { randomTree, treeBias } from '../helpers/trees.ts';
 
 const TOL = 1e-4;
 
@@ -45,31 +46,6 @@ for (const [name, opts] of Object.entries(MODELS)) {
     // The logits are not trivially flat: a wrong graph would not pass by accident.
     t.ok(maxDiff(ref[0], ref[1]) > 1e-2, 'rows differ');
   });
-}
-
-/** A random tree over `prefix`: parents[0] = -1 (root), parents[i] < i. */
-function randomTree(rng: Rng, size: number, vocab: number) {
-  const parents = [-1];
-  const depth = [0];
-  const tokens = [rng.nextU32() % vocab];
-  for (let i = 1; i < size; i++) {
-    const p = rng.nextU32() % i;
-    parents.push(p);
-    depth.push(depth[p] + 1);
-    tokens.push(rng.nextU32() % vocab);
-  }
-  return { parents, depth, tokens };
-}
-
-function treeBias(parents: number[], prefix: number): Float32Array {
-  const n = parents.length;
-  const total = prefix + n;
-  const bias = new Float32Array(n * total).fill(MASKED);
-  for (let i = 0; i < n; i++) {
-    bias.fill(0, i * total, i * total + prefix);
-    for (let j = i; j >= 0; j = parents[j]) bias[i * total + prefix + j] = 0;
-  }
-  return bias;
 }
 
 function rootPath(parents: number[], node: number): number[] {
