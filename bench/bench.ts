@@ -7,6 +7,7 @@ import { DRAFTER_NAMES } from '../drafters/registry.ts';
 import { AdjacencyMatrix } from '../drafters/recycling.ts';
 import { DEFAULT_SUFFIX_CACHE_REQUESTS, SuffixCache } from '../drafters/suffix-cache.ts';
 import { loadEngine } from '../engine/load.ts';
+import { layerskipSetting } from '../engine/layerskip-layers.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
 import { buildConfigs, defaultDrafterSpecs, labelConfigs, parseDrafterSpecs } from './configs.ts';
 import { checkLossless, countNearTies, formatMismatches, realMismatches, scoreNearTies } from './lossless.ts';
@@ -58,6 +59,8 @@ export interface BenchOptions {
   draftQuantize?: QuantizeMode;
   /** In-process: --ctx-size. */
   ctxSize?: number;
+  /** In-process: the layerskip drafter's K (default: measured at startup when a configuration uses it). */
+  layerskipLayers?: number;
   out?: string;
   runId?: string;
   /** The command line, recorded next to the tables. */
@@ -99,10 +102,11 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
   const stderr = deps.stderr ?? process.stderr;
   const stdout = deps.stdout ?? process.stdout;
   const http = o.baseUrl !== undefined;
-  if (http && (o.draft || o.datastore || o.suffixCache || o.suffixCacheRequests !== undefined)) {
-    throw errors.invalidParam('--draft, --datastore and --suffix-cache[-requests] are in-process options; give them to the server instead');
+  if (http && (o.draft || o.datastore || o.suffixCache || o.suffixCacheRequests !== undefined || o.layerskipLayers !== undefined)) {
+    throw errors.invalidParam('--draft, --datastore, --suffix-cache[-requests] and --layerskip-layers are in-process options; give them to the server instead');
   }
-  const specs = parseDrafterSpecs(o.drafters ?? defaultDrafterSpecs(DRAFTER_NAMES, o.draft ? ['draft'] : []), DRAFTER_NAMES, http);
+  const available = [...(o.draft ? ['draft'] : []), ...(o.layerskipLayers !== undefined ? ['layerskip'] : [])];
+  const specs = parseDrafterSpecs(o.drafters ?? defaultDrafterSpecs(DRAFTER_NAMES, available), DRAFTER_NAMES, http);
   if (!http && specs.some((s) => s.split('+').includes('draft')) && !o.draft) throw errors.invalidParam('--drafters draft needs --draft PATH');
   if (!http && o.concurrency.some((c) => c !== 1)) throw errors.invalidParam('--concurrency needs --base-url (in-process mode runs one generation at a time)');
   const configs = buildConfigs({ drafters: specs, treeBudgets: o.treeBudgets, temperatures: o.temperatures, concurrency: http ? o.concurrency : null });
@@ -126,7 +130,7 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
     samples = out.samples;
     warnings.push(...out.warnings);
   } else {
-    const engine = await loadEngine({ model: o.model, draft: o.draft, datastore: o.datastore, threads: o.threads, quantize: o.quantize, draftQuantize: o.draftQuantize, ctxSize: o.ctxSize });
+    const engine = await loadEngine({ model: o.model, draft: o.draft, datastore: o.datastore, threads: o.threads, quantize: o.quantize, draftQuantize: o.draftQuantize, ctxSize: o.ctxSize, layerskip: layerskipSetting(specs, o.layerskipLayers) });
     try {
       const { runner, tokenizer } = engine;
       const suite = o.suite === 'auto' ? (tokenizer.hasChatTemplate ? 'general' : 'stories') : o.suite;

@@ -7,8 +7,11 @@ export const BASELINE = 'none';
 /** HTTP only: send no speculation options, so the server uses its own default. */
 export const SERVER_DEFAULT = 'server';
 
-/** Drafters that need a resource the run may not have (the draft model), left out of the default sweep. */
-export const NEEDS_RESOURCE: Record<string, string> = { draft: '--draft' };
+/**
+ * Drafters that need a resource the run may not have (the draft model; layerskip's early exits, which change the
+ * target's graph), left out of the default sweep.
+ */
+export const NEEDS_RESOURCE: Record<string, string> = { draft: '--draft', layerskip: '--layerskip-layers' };
 
 /**
  * 'none' + every drafter alone + all of them combined, e.g. none,lookup,recycling,lookup+recycling.

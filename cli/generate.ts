@@ -8,6 +8,7 @@ import { DEFAULT_DRAFTERS, DRAFTER_NAMES, parseDrafters } from '../drafters/regi
 import { DEFAULT_SUFFIX_CACHE_REQUESTS } from '../drafters/suffix-cache.ts';
 import { budgetArg, floatArg, intArg, QUANTIZE_HELP, quantizeArg, CTX_HELP } from './args.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
+import { layerskipSetting } from '../engine/layerskip-layers.ts';
 
 interface GenerateFlags {
   model?: string;
@@ -30,6 +31,7 @@ interface GenerateFlags {
   quantize: QuantizeMode;
   draftQuantize: QuantizeMode;
   ctxSize: number;
+  layerskipLayers?: number;
 }
 
 export function registerGenerate(program: Command): void {
@@ -54,12 +56,13 @@ export function registerGenerate(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads (0 = by model size: 1 below 20M parameters, else every core)', intArg('--threads', 0), 0)
     .option('--drafters <list>', `comma-separated drafters: ${DRAFTER_NAMES.join(', ')}`, DEFAULT_DRAFTERS.join(','))
     .option('--tree-budget <auto|n>', 'draft tokens verified per step: auto sizes each tree for this machine', budgetArg, 'auto')
+    .option('--layerskip-layers <k>', 'the layerskip drafter drafts with the target\'s first K layers (default: chosen at startup by measured acceptance × cost)', intArg('--layerskip-layers', 1))
     .option('--max-tree-tokens <n>', 'hard cap on draft tokens per step', intArg('--max-tree-tokens', 0))
     .option('--json', 'print one JSON object (last line of stdout) instead of streaming text')
     .action(async (flags: GenerateFlags) => {
       const drafters = parseDrafters(flags.drafters, '--drafters');
       if (drafters.includes('draft') && !flags.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
-      const engine = await loadEngine({ model: flags.model, draft: flags.draft, quantize: flags.quantize, draftQuantize: flags.draftQuantize, ctxSize: flags.ctxSize, datastore: flags.datastore, recyclingState: flags.recyclingState, suffixCache: flags.suffixCache, suffixCacheRequests: flags.suffixCacheRequests, threads: flags.threads });
+      const engine = await loadEngine({ model: flags.model, draft: flags.draft, quantize: flags.quantize, draftQuantize: flags.draftQuantize, ctxSize: flags.ctxSize, datastore: flags.datastore, recyclingState: flags.recyclingState, suffixCache: flags.suffixCache, suffixCacheRequests: flags.suffixCacheRequests, threads: flags.threads, layerskip: layerskipSetting(drafters, flags.layerskipLayers) });
       const { runner, tokenizer } = engine;
       const ds = engine.resources.datastore;
       if (ds) process.stderr.write(`[sprig] datastore ${flags.datastore}: ${ds.numDocs} documents, ${ds.tokens.length} tokens, ${ds.fileBytes} bytes\n`);

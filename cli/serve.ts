@@ -28,6 +28,7 @@ export function registerServe(program: Command): void {
     .addOption(opt('--suffix-cache <file>', 'keep the suffix drafter\'s cache of earlier outputs in this file: loaded at start, saved at shutdown', 'SPRIG_SUFFIX_CACHE'))
     .addOption(opt('--suffix-cache-requests <n>', 'earlier outputs the suffix drafter keeps, least recently used forgotten first (0 = this request only)', 'SPRIG_SUFFIX_CACHE_REQUESTS').argParser(intArg('--suffix-cache-requests', 0)).default(DEFAULT_SUFFIX_CACHE_REQUESTS))
     .addOption(opt('--drafters <names>', `default drafters for requests, comma-separated: ${DRAFTER_NAMES.join(', ')} (default: ${DEFAULT_DRAFTERS.join(',')}; none = plain decoding)`, 'SPRIG_DRAFTERS').argParser(listArg))
+    .addOption(opt('--layerskip-layers <k>', 'the layerskip drafter drafts with the target\'s first K layers (default: chosen at startup by measured acceptance × cost)', 'SPRIG_LAYERSKIP_LAYERS').argParser(intArg('--layerskip-layers', 1)))
     .addOption(opt('--tree-budget <auto|n>', 'draft tokens verified per step: auto sizes each tree for this machine', 'SPRIG_TREE_BUDGET').argParser(budgetArg).default(D.treeBudget))
     .addOption(opt('--max-tree-tokens <n>', 'hard cap on draft tokens per step (requests may lower it)', 'SPRIG_MAX_TREE_TOKENS').argParser(intArg('--max-tree-tokens', 0)))
     .addOption(opt('--host <host>', 'interface to listen on', 'SPRIG_HOST').default(D.host))
@@ -73,6 +74,7 @@ export interface ServeFlags {
   recyclingState?: string;
   suffixCache?: string;
   suffixCacheRequests: number;
+  layerskipLayers?: number;
   drafters?: string[];
   treeBudget: number | 'auto';
   maxTreeTokens?: number;
@@ -105,6 +107,7 @@ export function serveOptions(f: ServeFlags): ServeOptions {
     recyclingState: f.recyclingState,
     suffixCache: f.suffixCache,
     suffixCacheRequests: f.suffixCacheRequests,
+    layerskipLayers: f.layerskipLayers,
     threads: f.threads,
     host: f.host,
     port: f.port,

@@ -39,10 +39,10 @@ interface Node {
 }
 
 export class DraftModelDrafter implements Drafter {
-  readonly name = 'draft';
-  private cache: KvCache;
+  readonly name: string = 'draft';
+  protected cache: KvCache;
   /** Context tokens whose KV is committed in the draft cache. */
-  private fed = 0;
+  protected fed = 0;
   /** Context length (root included) when the last tree was drafted, and its nodes by tree index. */
   private base = 0;
   private nodes: Node[] = [];
@@ -52,18 +52,20 @@ export class DraftModelDrafter implements Drafter {
   /** Parent and token of each tree node of the tree being drafted. */
   private parents: number[] = [];
   private tokens: number[] = [];
-  private tree: DraftTree | null = null;
+  protected tree: DraftTree | null = null;
   private readonly greedy: boolean;
   private readonly vocab: number;
 
   constructor(
     readonly id: number,
-    private readonly runner: ModelRunner,
+    protected readonly runner: ModelRunner,
     private readonly sampling: SamplingParams,
     private readonly rng: Rng,
     private readonly opts: DraftModelOptions = DEFAULT_DRAFT_MODEL,
+    /** The draft KV cache (default: a new one of the runner's). */
+    cache?: KvCache,
   ) {
-    this.cache = runner.newCache();
+    this.cache = cache ?? runner.newCache();
     this.greedy = isGreedy(sampling);
     this.vocab = runner.vocab;
   }
@@ -89,7 +91,7 @@ export class DraftModelDrafter implements Drafter {
     // 1. Catch up: the root and any accepted tokens the draft has no KV for.
     const fresh = req.context.slice(this.fed, n);
     const positions = fresh.map((_, i) => this.fed + i);
-    const rootLogits = await this.runner.forward(this.cache, fresh, positions, causalBias(fresh.length, this.fed), [fresh.length - 1]);
+    const rootLogits = await this.draftForward(fresh, positions, causalBias(fresh.length, this.fed), [fresh.length - 1]);
     this.cache.commitAll();
     this.fed = n;
     this.base = n;
@@ -177,13 +179,18 @@ export class DraftModelDrafter implements Drafter {
       tokens.push(this.tokens[c.index]);
       positions.push(this.base - 1 + c.depth);
     }
-    const logits = await this.runner.forward(this.cache, tokens, positions, bias); // [m, vocab]
+    const logits = await this.draftForward(tokens, positions, bias); // [m, vocab]
     this.cache.commitAll();
     for (let i = 0; i < m; i++) {
       const c = batch[i];
       c.slot = past + i;
       this.initDist(c, logits, i * this.vocab);
     }
+  }
+
+  /** One draft forward over this.cache: its rows become pending rows (ModelRunner.forward). [rows, vocab] */
+  protected draftForward(tokens: number[], positions: number[], bias: Float32Array, logitRows?: number[]): Promise<Float32Array> {
+    return this.runner.forward(this.cache, tokens, positions, bias, logitRows);
   }
 
   private newNode(index: number, depth: number, value: number, slot: number, logits: Float32Array, offset: number): Node {

@@ -2,6 +2,7 @@
 // accept lifecycle, vLLM's proposer records). A drafter proposes a DraftTree rooted at the last emitted token
 // and learns from what the target decided.
 import type { DraftTree } from '../trees/draft-tree.ts';
+import type { KvCache } from '../model/kv-cache.ts';
 
 export interface DraftRequest {
   /** Prompt + every emitted token; the last one is the root (its KV is not computed yet). */
@@ -18,6 +19,11 @@ export interface DraftRequest {
    * retrieval drops branches whose first token the draft model finds implausible). [vocab]
    */
   draftRootProbs?: Float32Array;
+  /**
+   * The target's KV cache: context[0 .. length) committed, no pending rows. A drafter may read it (layerskip
+   * reads its first layers) and use the rows past the committed ones as scratch, but must leave it as it found it.
+   */
+  targetCache?: KvCache;
 }
 
 export interface StepOutcome {

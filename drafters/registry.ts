@@ -4,6 +4,7 @@ import type { Datastore } from './datastore.ts';
 import type { Drafter } from './drafter.ts';
 import { LookupDrafter } from './lookup.ts';
 import { DraftModelDrafter } from './draft-model.ts';
+import { LayerSkipDrafter } from './layerskip.ts';
 import type { ModelRunner } from '../model/runner.ts';
 import { Rng } from '../common/rng.ts';
 import { GREEDY, type SamplingParams } from '../common/sampling.ts';
@@ -27,6 +28,9 @@ export interface DrafterEnv {
   suffixCache?: SuffixCache;
   /** The draft model (--draft PATH), required by the `draft` drafter. */
   draftRunner?: ModelRunner;
+  /** The target, and how many of its layers the `layerskip` drafter drafts with (its graph has early exits). */
+  targetRunner?: ModelRunner;
+  layerskipLayers?: number;
   /** The request's sampling parameters and a seed for drafters that sample. */
   sampling?: SamplingParams;
   seed?: number;
@@ -43,6 +47,7 @@ const REGISTRY: Record<string, Entry> = {
   draft: { id: 2, create: (env) => createDraftModelDrafter(2, env) },
   retrieval: { id: 3, create: (env) => new RetrievalDrafter(3, env.datastore ?? retrievalDatastore(), env.vocab) },
   suffix: { id: 4, create: (env) => new SuffixDrafter(4, env.suffixCache ?? sharedSuffixCache(env.modelKey, env.vocab)) },
+  layerskip: { id: 5, create: (env) => createLayerSkipDrafter(5, env) },
 };
 
 /** What `sprig generate` and `sprig serve` speculate with unless told otherwise. */
@@ -88,4 +93,12 @@ function createDraftModelDrafter(id: number, env: DrafterEnv): Drafter {
   if (!env.draftRunner) throw errors.invalidParam('drafter "draft" needs a draft model: start with --draft PATH', 'drafters');
   // The draft's own random stream, decorrelated from the verifier's (which uses the request seed).
   return new DraftModelDrafter(id, env.draftRunner, env.sampling ?? GREEDY, new Rng(((env.seed ?? 0) ^ 0x5bd1e995) >>> 0));
+}
+
+function createLayerSkipDrafter(id: number, env: DrafterEnv): Drafter {
+  if (!env.targetRunner || env.layerskipLayers === undefined) {
+    throw errors.invalidParam('drafter "layerskip" needs the target loaded with early exits: start with --drafters including layerskip, or --layerskip-layers K', 'drafters');
+  }
+  // Its own random stream, decorrelated from the verifier's and the draft model's.
+  return new LayerSkipDrafter(id, env.targetRunner, env.layerskipLayers, env.sampling ?? GREEDY, new Rng(((env.seed ?? 0) ^ 0x2c1b3c6d) >>> 0));
 }

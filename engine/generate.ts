@@ -81,6 +81,8 @@ export const DEFAULT_MAX_TREE_TOKENS = 64;
 export interface EngineResources {
   /** The draft model for the `draft` drafter. */
   draft?: ModelRunner;
+  /** Layers the `layerskip` drafter drafts with (the runner's graph has early exits; engine/layerskip-layers.ts). */
+  layerskipLayers?: number;
   /** The token datastore for the `retrieval` drafter. */
   datastore?: Datastore;
   /** Cross-request drafter state (default: the process-wide one per model; the bench isolates configurations). */
@@ -118,6 +120,8 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     modelKey: runner.compileInfo.modelPath,
     vocab: runner.vocab,
     draftRunner: resources.draft,
+    targetRunner: runner,
+    layerskipLayers: resources.layerskipLayers,
     datastore: resources.datastore,
     recyclingMatrix: resources.recyclingMatrix,
     suffixCache: resources.suffixCache,

@@ -12,6 +12,8 @@ import { checkSameVocabulary } from '../drafters/vocab-check.ts';
 import { resolveModelSource } from '../model/hub.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
 import { ModelRunner } from '../model/runner.ts';
+import { errors } from '../common/errors.ts';
+import { chooseLayerskipLayers } from './layerskip-layers.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import type { EngineResources } from './generate.ts';
 
@@ -35,6 +37,11 @@ export interface LoadOptions {
   suffixCache?: string;
   /** Most earlier outputs the suffix cache keeps (least recently used forgotten first). */
   suffixCacheRequests?: number;
+  /**
+   * The `layerskip` drafter: the target's graph gets early exits, and it drafts with this many layers, or 'auto'
+   * (measured at startup: engine/layerskip-layers.ts). Unset = no early exits (the drafter is unavailable).
+   */
+  layerskip?: number | 'auto';
   log?: Logger;
 }
 
@@ -53,9 +60,17 @@ export async function loadEngine(opts: LoadOptions): Promise<LoadedEngine> {
   if (!opts.model || opts.model === 'default') {
     opts.log?.warn({ model: modelDir }, 'serving the embedded default model: random weights, it writes noise; pass --model PATH (an HF folder or a .gguf file) or --model hf:OWNER/REPO:Q4_K_M for a real model');
   }
-  const runner = await ModelRunner.load(modelDir, { threads: opts.threads, quantize: opts.quantize, contextLength: opts.ctxSize, log: opts.log });
+  const runner = await ModelRunner.load(modelDir, { threads: opts.threads, quantize: opts.quantize, contextLength: opts.ctxSize, earlyExits: opts.layerskip === undefined ? [] : 'all', log: opts.log });
   const resources: EngineResources = {};
   try {
+    if (opts.layerskip !== undefined) {
+      const L = runner.spec.numLayers;
+      if (L < 2) throw errors.invalidParam(`the layerskip drafter needs a model with at least 2 layers; ${runner.source.name} has ${L}`, 'layerskip-layers');
+      if (opts.layerskip !== 'auto' && !(Number.isInteger(opts.layerskip) && opts.layerskip >= 1 && opts.layerskip < L)) {
+        throw errors.invalidParam(`--layerskip-layers ${opts.layerskip} must be an integer in [1, ${L - 1}] for this ${L}-layer model`, 'layerskip-layers');
+      }
+      resources.layerskipLayers = opts.layerskip === 'auto' ? (await chooseLayerskipLayers(runner, opts.log)).k : opts.layerskip;
+    }
     const tokenizer = await runner.source.loadTokenizer();
     if (opts.draft) {
       const draftDir = await resolveModelSource(opts.draft, { log: opts.log });

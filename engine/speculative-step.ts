@@ -151,7 +151,7 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<Draft> {
   const costMs: number[] = [];
   if (cap > 0 && maxDepth > 0) {
     // Draft models go first (drafters are ordered so), so the others can see the draft's root distribution.
-    const req: DraftRequest = { context: s.context, budget: ask, maxDepth };
+    const req: DraftRequest = { context: s.context, budget: ask, maxDepth, targetCache: s.cache };
     for (const d of s.drafters) {
       if (s.drafters.length > 1 && !s.gate.active(d.name)) continue;
       const p0 = performance.now();

@@ -32,6 +32,8 @@ export interface RunnerOptions {
   profilePrefix?: string;
   /** Context window in tokens; 0 or unset = the model's own, capped at DEFAULT_MAX_CONTEXT. */
   contextLength?: number;
+  /** Layers after which forwardExit() may stop (the layerskip drafter), or 'all' (1 … numLayers − 1); built into the graph. */
+  earlyExits?: readonly number[] | 'all';
   log?: Logger;
 }
 
@@ -46,6 +48,8 @@ export class ModelRunner {
     readonly source: ModelSource,
     private readonly session: OnnxSession,
     opts: RunnerOptions,
+    /** Layers after which forwardExit() may stop, ascending. */
+    readonly earlyExits: readonly number[],
     readonly compileInfo: { modelPath: string; cached: boolean; compileMs: number; quantize: QuantizeMode },
     /** onnxruntime intra-op threads in use. */
     readonly threads: number,
@@ -69,11 +73,14 @@ export class ModelRunner {
     }
     src.spec.contextLength = ctx;
     const quantize = opts.quantize ?? 'none';
-    const compiled = compileModel(src, quantize);
+    const L = src.spec.numLayers;
+    const asked = opts.earlyExits === 'all' ? Array.from({ length: L - 1 }, (_, i) => i + 1) : opts.earlyExits ?? [];
+    const earlyExits = [...new Set(asked)].sort((a, b) => a - b);
+    const compiled = compileModel(src, quantize, false, earlyExits);
     const threads = opts.threads || defaultThreads(src.parameterCount);
     opts.log?.info({ model: src.path, format: src.format, types: src.typeSummary, quantize, graph: compiled.modelPath, cached: compiled.cached, compileMs: Math.round(compiled.compileMs), threads }, 'graph ready');
     const session = await createSession(compiled.modelPath, { threads, profilePrefix: opts.profilePrefix });
-    return new ModelRunner(src, session, opts, { ...compiled, quantize }, threads);
+    return new ModelRunner(src, session, opts, earlyExits, { ...compiled, quantize }, threads);
   }
 
   newCache(): KvCache {
@@ -88,6 +95,20 @@ export class ModelRunner {
    * The n new K/V rows become the cache's pending rows: commit() keeps the ones you want.
    */
   async forward(cache: KvCache, tokens: ArrayLike<number>, positions: ArrayLike<number>, bias: Float32Array, logitRows?: ArrayLike<number>): Promise<Float32Array> {
+    return this.run(cache, this.spec.numLayers, tokens, positions, bias, logitRows);
+  }
+
+  /**
+   * forward() through the first `layers` layers only, then the final norm and the head (an early exit built into
+   * the graph: RunnerOptions.earlyExits). The new rows' K/V of those layers become the cache's pending rows; the
+   * other layers' pending rows are left unwritten. Returns logits [logitRows.length, vocab].
+   */
+  async forwardExit(cache: KvCache, layers: number, tokens: ArrayLike<number>, positions: ArrayLike<number>, bias: Float32Array, logitRows?: ArrayLike<number>): Promise<Float32Array> {
+    if (!this.earlyExits.includes(layers)) throw errors.internal(`forwardExit(${layers}): the graph exits only after ${this.earlyExits.join(', ') || 'no'} layers`);
+    return this.run(cache, layers, tokens, positions, bias, logitRows);
+  }
+
+  private async run(cache: KvCache, layers: number, tokens: ArrayLike<number>, positions: ArrayLike<number>, bias: Float32Array, logitRows?: ArrayLike<number>): Promise<Float32Array> {
     const n = tokens.length;
     const past = cache.length;
     const total = past + n;
@@ -101,12 +122,15 @@ export class ModelRunner {
       attention_bias: floatTensor(bias, [1, 1, n, total]),
       logits_rows: int64Tensor(rows, [rows.length]),
     };
+    if (this.earlyExits.length) feeds.exit_layer = int64Tensor([layers], [1]);
+    const empty = new Float32Array(0);
     for (let l = 0; l < numLayers; l++) {
-      feeds[`past_key.${l}`] = floatTensor(cache.pastKeys(l), [1, past, numKvHeads * headDim]);
-      feeds[`past_value.${l}`] = floatTensor(cache.pastValues(l), [1, past, numKvHeads * headDim]);
+      // Layers past an early exit never run: their pasts go in empty.
+      feeds[`past_key.${l}`] = floatTensor(l < layers ? cache.pastKeys(l) : empty, [1, l < layers ? past : 0, numKvHeads * headDim]);
+      feeds[`past_value.${l}`] = floatTensor(l < layers ? cache.pastValues(l) : empty, [1, l < layers ? past : 0, numKvHeads * headDim]);
     }
     const out = await this.session.run(feeds);
-    for (let l = 0; l < numLayers; l++) {
+    for (let l = 0; l < layers; l++) {
       cache.writePending(l, out[`present_key.${l}`].data as Float32Array, out[`present_value.${l}`].data as Float32Array, n);
     }
     return out.logits.data as Float32Array;

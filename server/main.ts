@@ -5,6 +5,7 @@ import { errors } from '../common/errors.ts';
 import { logger as processLogger, type Logger } from '../common/log.ts';
 import { parseDrafters } from '../drafters/registry.ts';
 import { verifyCostCurve } from '../engine/verify-cost.ts';
+import { layerskipSetting } from '../engine/layerskip-layers.ts';
 import { buildApp } from './app.ts';
 import { resolveServerConfig, type ServerConfig } from './config.ts';
 import { openEngine, type Engine } from './engine.ts';
@@ -22,6 +23,8 @@ export interface ServeOptions extends Partial<ServerConfig> {
   /** The suffix drafter's cache of earlier outputs (loaded at start, saved at shutdown) and its bound. */
   suffixCache?: string;
   suffixCacheRequests?: number;
+  /** --layerskip-layers: the layerskip drafter's K (default: measured at startup when --drafters names it). */
+  layerskipLayers?: number;
   /** onnxruntime intra-op threads; 0 = onnxruntime chooses. */
   threads?: number;
   /** --quantize / --draft-quantize: how float weights are stored in the graph. */
@@ -50,7 +53,7 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   const config = resolveServerConfig(opts);
   const drafters = parseDrafters(config.drafters, '--drafters');
   if (drafters.includes('draft') && !opts.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
-  const loading = deps.engine ?? openEngine({ model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, suffixCache: opts.suffixCache, suffixCacheRequests: opts.suffixCacheRequests, threads: opts.threads, maxBatchTokens: config.maxBatchTokens, log: log.child({ component: 'engine' }) });
+  const loading = deps.engine ?? openEngine({ model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, suffixCache: opts.suffixCache, suffixCacheRequests: opts.suffixCacheRequests, layerskip: layerskipSetting(drafters, opts.layerskipLayers), threads: opts.threads, maxBatchTokens: config.maxBatchTokens, log: log.child({ component: 'engine' }) });
   const app = buildApp(config, { engine: loading, logger: log });
   let url: string;
   try {

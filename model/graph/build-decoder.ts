@@ -14,6 +14,14 @@
 //          slot_rows [b, w] int64 (the packed row in each padded slot; a padding slot names any row, masked),
 //          packed_slots [1, n] int64 (the padded slot b·w + i of each packed row),
 //          attention_bias [b, 1, w, past + w], past_key.{l} / past_value.{l} [b, past, numKvHeads·headDim].
+//
+// Early exits (the layerskip drafter, self-speculation): with `earlyExits` = [e1 < e2 < …], an input exit_layer [1]
+// int64 says how many layers run (numLayers for the target's own forward, or one of the exits). The layers from
+// each exit to the next sit in one `If` on exit_layer > e: it runs them, or passes the hidden state through with
+// empty present K/V [1, 0, kvDim]. The final norm and the head follow as usual, so every exit uses the target's
+// own weights: one session, one copy. The `If`s are side by side, never nested: onnxruntime prepacks a subgraph's
+// weights only from the scope right above it, so a nested layer would run unpacked (slower, other rounding).
+// Layers that do not run read no past: a draft forward may feed them empty.
 import type { ModelSpec } from '../config.ts';
 import type { WeightSource } from '../weights.ts';
 import { OnnxGraph } from './onnx-graph.ts';
@@ -32,6 +40,8 @@ export interface BuildOptions {
   onProgress?: BuildProgress;
   /** The batched variant (see the header). */
   batched?: boolean;
+  /** Layers after which a forward may exit (see the header); each in [1, numLayers - 1]. Not with `batched`. */
+  earlyExits?: readonly number[];
 }
 
 export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: OnnxGraph, opts: BuildOptions = {}): Uint8Array {
@@ -41,6 +51,9 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
   const quantize = opts.quantize ?? 'none';
   const onProgress = opts.onProgress;
   const batched = opts.batched ?? false;
+  const exits = new Set(opts.earlyExits ?? []);
+  for (const e of exits) if (!Number.isInteger(e) || e < 1 || e >= L) throw new Error(`early exit ${e} is outside [1, ${L - 1}]`);
+  if (batched && exits.size) throw new Error('early exits are not built into the batched variant');
 
   g.input('input_ids', 'int64', [1, 'n']);
   g.input('position_ids', 'int64', [1, 'n']);
@@ -50,6 +63,7 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
   }
   g.input('attention_bias', 'float', batched ? ['b', 1, 'w', 'total'] : [1, 1, 'n', 'total']);
   g.input('logits_rows', 'int64', ['m']);
+  if (exits.size) g.input('exit_layer', 'int64', [1]);
   for (let l = 0; l < L; l++) {
     g.input(`past_key.${l}`, 'float', [batched ? 'b' : 1, 'past', KV * HD]);
     g.input(`past_value.${l}`, 'float', [batched ? 'b' : 1, 'past', KV * HD]);
@@ -173,10 +187,28 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
     return g.op('Mul', [r, w(`${prefix}.weight`)]);
   };
 
+  // The layers from an early exit `from` up to `to` run inside an If on exit_layer > from (see the header).
+  let segment: { from: number; x: string } | null = null;
+  const emptyKv = exits.size ? g.constFloat([], [1, 0, KV * HD]) : '';
+  const endSegment = (from: number, to: number, xIn: string, xOut: string): string => {
+    const kv: string[] = [];
+    for (let l = from; l < to; l++) kv.push(`present_key.${l}`, `present_value.${l}`);
+    const run = g.endScope([xOut, ...kv.map((p) => `${p}~`)]);
+    g.beginScope();
+    const skip = g.endScope([g.op('Identity', [xIn]), ...kv.map(() => g.op('Identity', [emptyKv]))]);
+    const cond = g.op('Greater', ['exit_layer', g.constInt64([from])]); // [1] bool
+    return g.opN('If', [cond], kv.length + 1, { then_branch: { graph: run }, else_branch: { graph: skip } }, [`hidden.${to}`, ...kv])[0];
+  };
   for (let l = 0; l < L; l++) {
+    if (exits.has(l)) {
+      if (segment) x = endSegment(segment.from, l, segment.x, x);
+      segment = { from: l, x };
+      g.beginScope();
+    }
     const n = names.layer(l);
-    const presentK = `present_key.${l}`;
-    const presentV = `present_value.${l}`;
+    const sfx = segment ? '~' : ''; // inside an If: its outputs take the plain names
+    const presentK = `present_key.${l}${sfx}`;
+    const presentV = `present_value.${l}${sfx}`;
     const h = norm(x, n.norm1); // [1, n, D]
     const qkvNames = [`q.${l}`, `k.${l}`, presentV]; // v is an output as it comes
     if (n.qkv) {
@@ -215,6 +247,7 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
     x = g.op('Add', [x, linear(act, [n.down], [n.downBias], `layers.${l}.down`)[0]]);
     onProgress?.(l + 1, L);
   }
+  if (segment) x = endSegment(segment.from, L, segment.x, x);
 
   const xf = norm(x, names.finalNorm);
   const rows = g.op('Gather', [xf, 'logits_rows'], { axis: 1 }); // [1, m, D]

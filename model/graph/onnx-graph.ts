@@ -19,10 +19,12 @@ const ELEM: Record<ElemType, number> = {
   int64: T_INT64,
 };
 
-type Attr = number | number[] | string | { floats: number[] };
+type Attr = number | number[] | string | { floats: number[] } | { graph: OnnxTypes.IGraphProto };
 
 export class OnnxGraph {
-  private readonly nodes: OnnxTypes.INodeProto[] = [];
+  private nodes: OnnxTypes.INodeProto[] = [];
+  /** Node lists of the enclosing scopes while a subgraph (an If branch) is being built. */
+  private readonly scopes: OnnxTypes.INodeProto[][] = [];
   private readonly initializers: OnnxTypes.ITensorProto[] = [];
   private readonly inputs: OnnxTypes.IValueInfoProto[] = [];
   private readonly outputs: OnnxTypes.IValueInfoProto[] = [];
@@ -109,8 +111,27 @@ export class OnnxGraph {
     return name;
   }
 
+  /**
+   * Starts a subgraph (an `If` branch): nodes go into it until endScope(). Initializers and constants stay in the
+   * main graph, which every scope sees, so weights are never written twice.
+   */
+  beginScope(): void {
+    this.scopes.push(this.nodes);
+    this.nodes = [];
+  }
+
+  /** Ends the innermost scope: its nodes as a graph whose outputs are these values (float, any shape). */
+  endScope(outputs: string[]): OnnxTypes.IGraphProto {
+    const parent = this.scopes.pop();
+    if (!parent) throw new Error('endScope without beginScope');
+    const graph = { name: `scope_${this.counter++}`, node: this.nodes, output: outputs.map((o) => ({ name: o, type: { tensorType: { elemType: T_FLOAT } } })) };
+    this.nodes = parent;
+    return graph;
+  }
+
   /** Serialises the model and closes the data file. */
   finish(graphName: string): Uint8Array {
+    if (this.scopes.length) throw new Error(`finish with ${this.scopes.length} open scope(s)`);
     fs.closeSync(this.dataFd);
     const model = onnx.ModelProto.create({
       irVersion: 10,
@@ -139,5 +160,6 @@ function attribute(name: string, v: Attr): OnnxTypes.IAttributeProto {
   if (typeof v === 'string') return { name, type: A.STRING, s: new TextEncoder().encode(v) };
   if (typeof v === 'number') return Number.isInteger(v) ? { name, type: A.INT, i: v } : { name, type: A.FLOAT, f: v };
   if (Array.isArray(v)) return { name, type: A.INTS, ints: v };
+  if ('graph' in v) return { name, type: A.GRAPH, g: v.graph };
   return { name, type: A.FLOATS, floats: v.floats };
 }
