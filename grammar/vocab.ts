@@ -1,7 +1,7 @@
 // A model's vocabulary as xgrammar needs it: each id's raw token string, padded to the logits' width, special
 // tokens blanked (xgrammar would read '<s>' as three characters; stop tokens are passed by id). And the tokens a
-// JSON constraint bans on top of the grammar: xgrammar's JSON string rule lets raw control characters through,
-// which JSON forbids.
+// JSON constraint (or tool calls' JSON arguments) bans on top of the grammar: xgrammar's JSON string rule lets raw
+// control characters through, which JSON forbids.
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { vocabType, type GrammarSpec, type VocabInfo } from './xgrammar.ts';
 
@@ -18,12 +18,13 @@ const banned = new Map<string, Int32Array>();
  * (U+0000–U+001F; the built-in JSON grammar keeps tab, newline and carriage return for whitespace). [n]
  */
 export function bannedTokens(info: VocabInfo, spec: GrammarSpec): Int32Array | undefined {
-  if (spec.kind !== 'json' && spec.kind !== 'json_schema') return undefined;
-  const key = `${info.key}|${spec.kind}`;
+  if (spec.kind !== 'json' && spec.kind !== 'json_schema' && spec.kind !== 'tool_calls') return undefined;
+  // Tool calls: the control characters of the wrapper text stay (Hermes' newlines around the JSON).
+  const allowed = spec.kind === 'json' ? new Set([9, 10, 13]) : spec.kind === 'tool_calls' ? wrapperControls(spec.calls) : new Set<number>();
+  const key = `${info.key}|${spec.kind}|${[...allowed].sort().join(',')}`;
   let ids = banned.get(key);
   if (!ids) {
     const type = vocabType(info.tokens);
-    const allowed = spec.kind === 'json' ? new Set([9, 10, 13]) : new Set<number>();
     const out: number[] = [];
     info.tokens.forEach((t, id) => {
       if (controlBytes(t, type).some((b) => !allowed.has(b))) out.push(id);
@@ -31,6 +32,12 @@ export function bannedTokens(info: VocabInfo, spec: GrammarSpec): Int32Array | u
     banned.set(key, (ids = Int32Array.from(out)));
   }
   return ids;
+}
+
+function wrapperControls(calls: readonly { begin: string; end: string }[]): Set<number> {
+  const out = new Set<number>();
+  for (const c of calls) for (const ch of c.begin + c.end) if (ch.charCodeAt(0) < 0x20) out.add(ch.charCodeAt(0));
+  return out;
 }
 
 /** The control bytes (< 0x20) a raw token string stands for. */

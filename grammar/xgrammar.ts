@@ -65,7 +65,12 @@ export type GrammarSpec =
   | { kind: 'json' }
   | { kind: 'json_schema'; schema: string }
   | { kind: 'ebnf'; grammar: string }
-  | { kind: 'regex'; pattern: string };
+  | { kind: 'regex'; pattern: string }
+  /** Tool calls (grammar/tool-spec.ts): one of the calls, each its wrapper text around arguments of its JSON schema. */
+  | { kind: 'tool_calls'; calls: ToolCallShape[] };
+
+/** One function's call as text: `begin`, then JSON arguments valid against `schema` (a JSON string), then `end`. */
+export interface ToolCallShape { begin: string; schema: string; end: string }
 
 /** The compiled grammar for `spec` over `vocab`, compiled once and kept (most recently used 64). */
 export async function compileGrammar(vocab: VocabInfo, spec: GrammarSpec): Promise<CompiledGrammar> {
@@ -93,11 +98,30 @@ async function compileWith(compiler: XG.GrammarCompiler, spec: GrammarSpec): Pro
       case 'json_schema': return await compiler.compileJSONSchema(spec.schema, false, -1, [', ', ': '], true);
       case 'ebnf': return await compiler.compileGrammar(spec.grammar);
       case 'regex': return await compiler.compileStructuralTag({ type: 'structural_tag', format: { type: 'regex', pattern: spec.pattern } });
+      case 'tool_calls': return await compiler.compileStructuralTag(await toolCallsTag(spec.calls));
     }
   } catch (e) {
-    const what = spec.kind === 'ebnf' ? 'grammar' : spec.kind === 'regex' ? 'regex' : 'response_format';
+    const what = spec.kind === 'ebnf' ? 'grammar' : spec.kind === 'regex' ? 'regex' : spec.kind === 'tool_calls' ? 'tools' : 'response_format';
     throw errors.invalidParam(`cannot compile the ${what}: ${String((e as Error).message ?? e)}`, what, { cause: e });
   }
+}
+
+/**
+ * A structural tag: an alternation of tags (begin text, arguments, end text). The arguments are the EBNF of each
+ * schema with the json_schema case's separators (a structural tag's own json_schema allows any whitespace, where
+ * a weak model can loop), so a call reads as one line.
+ */
+async function toolCallsTag(calls: readonly ToolCallShape[]): Promise<XG.StructuralTag> {
+  const api = await xgrammar();
+  const tags = await Promise.all(calls.map(async (c): Promise<XG.TagFormat> => {
+    const g = await api.Grammar.fromJSONSchema(c.schema, false, -1, [', ', ': '], true);
+    try {
+      return { type: 'tag', begin: c.begin, content: { type: 'grammar', grammar: g.toString() }, end: c.end };
+    } finally {
+      g.dispose();
+    }
+  }));
+  return { type: 'structural_tag', format: tags.length === 1 ? tags[0] : { type: 'or', elements: tags } };
 }
 
 /**

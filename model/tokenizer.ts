@@ -7,7 +7,8 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 import { errors } from '../common/errors.ts';
 
-export interface ChatMessage { role: string; content: string }
+/** A chat message as templates read it; tool_calls, tool_call_id and name pass through (HF's message dicts). */
+export interface ChatMessage { role: string; content: string; tool_calls?: unknown[]; tool_call_id?: string; name?: string }
 
 export interface Tokenizer {
   /** Number of ids the tokenizer can produce (max id + 1). */
@@ -23,11 +24,13 @@ export interface Tokenizer {
   /** Raw vocab string of an id ('' for a hole in the vocab), for comparing two models' vocabularies. */
   tokenString(id: number): string;
   readonly hasChatTemplate: boolean;
+  /** The chat template's source (null without one), e.g. to see whether it renders tools. */
+  readonly chatTemplate: string | null;
   /**
    * Renders the chat template. The result already holds any BOS the template wants,
    * so encode it with { addSpecialTokens: false } (as HF's apply_chat_template does).
    */
-  applyChatTemplate(messages: ChatMessage[], opts?: { addGenerationPrompt?: boolean }): string;
+  applyChatTemplate(messages: ChatMessage[], opts?: { addGenerationPrompt?: boolean; tools?: unknown[] }): string;
 }
 
 /** A parsed JSON object (tokenizer.json, tokenizer_config.json). */
@@ -165,6 +168,7 @@ export function tokenizerFromJson(
     eosIds,
     specialIds,
     hasChatTemplate: chatTemplate !== null,
+    chatTemplate,
 
     encode(text, opts) {
       const addSpecialTokens = opts?.addSpecialTokens ?? true;
@@ -217,8 +221,12 @@ export function tokenizerFromJson(
       try {
         return template.render({
           ...specials,
-          messages: messages.map((m) => ({ role: m.role, content: m.content })),
+          messages: messages.map(({ role, content, tool_calls, tool_call_id, name }) => ({
+            role, content, ...(tool_calls ? { tool_calls } : {}), ...(tool_call_id !== undefined ? { tool_call_id } : {}), ...(name !== undefined ? { name } : {}),
+          })),
           add_generation_prompt: opts?.addGenerationPrompt ?? false,
+          // As HF's apply_chat_template: the tools go to the template as `tools` (left out when there are none).
+          ...(opts?.tools?.length ? { tools: opts.tools } : {}),
         });
       } catch (e) {
         throw errors.invalidParam(`chat template failed: ${(e as Error).message}`, 'messages', { cause: e });

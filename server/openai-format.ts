@@ -5,6 +5,8 @@ import type { SpeculationStats } from '../engine/stats.ts';
 import type { SequenceScores } from '../engine/token-details.ts';
 import type { ChoiceFinish, ChoiceOutput, JobOutput, TokenLogprobOut, Usage } from './job.ts';
 import type { TokenDetailOut } from './token-details.ts';
+import type { ToolFormat } from '../grammar/tool-formats.ts';
+import { readToolCalls, type IndexedCall, type ReplyFinish } from './tool-calls.ts';
 
 export type Endpoint = 'chat' | 'completion';
 
@@ -60,9 +62,17 @@ function details(c: ChoiceOutput) {
   return c.tokenDetails ? { token_details: c.tokenDetails, sequence_scores: c.sequenceScores } : {};
 }
 
-export function responseBody(meta: ResponseMeta, out: JobOutput) {
+/** A chat choice's message and finish_reason; with `tools` (a format to read calls in), its tool_calls. */
+function chatReply(c: ChoiceOutput, tools: ToolFormat | undefined) {
+  if (!tools) return { message: { role: 'assistant', content: c.text }, finish_reason: c.finishReason };
+  const r = readToolCalls(tools, c.text, c.finishReason);
+  return { message: { role: 'assistant', content: r.content, ...(r.calls.length ? { tool_calls: r.calls } : {}) }, finish_reason: r.finishReason };
+}
+
+/** tools: chat with tool calls to read (the template's format). */
+export function responseBody(meta: ResponseMeta, out: JobOutput, tools?: ToolFormat) {
   const choices = meta.endpoint === 'chat'
-    ? out.choices.map((c) => ({ index: c.index, message: { role: 'assistant', content: c.text }, logprobs: c.logprobs ? chatLogprobs(c.logprobs) : null, finish_reason: c.finishReason, ...details(c) }))
+    ? out.choices.map((c) => ({ index: c.index, ...chatReply(c, tools), logprobs: c.logprobs ? chatLogprobs(c.logprobs) : null, ...details(c) }))
     : out.choices.map((c) => ({ index: c.index, text: c.text, logprobs: c.logprobs ? completionLogprobs(c.logprobs) : null, finish_reason: c.finishReason, ...details(c) }));
   const object = meta.endpoint === 'chat' ? 'chat.completion' : 'text_completion';
   return withSpeculation({ ...head(meta, object), choices, usage: out.usage }, out.speculation);
@@ -93,8 +103,13 @@ export function textChunk(meta: ResponseMeta, index: number, text: string, usage
   return body;
 }
 
+/** Chat only: complete tool calls, each with its index, id, type, name and whole arguments (OpenAI's delta.tool_calls). */
+export function toolCallChunk(meta: ResponseMeta, index: number, calls: IndexedCall[]) {
+  return chunk(meta, { index, delta: { tool_calls: calls }, finish_reason: null });
+}
+
 /** scores: the choice's sequence_scores, with token_details. */
-export function finishChunk(meta: ResponseMeta, index: number, finishReason: ChoiceFinish, scores?: SequenceScores) {
+export function finishChunk(meta: ResponseMeta, index: number, finishReason: ChoiceFinish | ReplyFinish, scores?: SequenceScores) {
   const extra = scores ? { sequence_scores: scores } : {};
   return meta.endpoint === 'chat'
     ? chunk(meta, { index, delta: {}, finish_reason: finishReason, ...extra })

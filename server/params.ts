@@ -1,11 +1,12 @@
 // Request body → generation plan: defaults, the model check, and clear 400s for the OpenAI parameters
-// Sprig does not implement yet (suffix, tools, structured output). Pure functions; nothing here touches the engine.
+// Sprig does not implement (suffix, best_of ≠ n). Pure functions; nothing here touches the engine.
 import { errors } from '../common/errors.ts';
 import { parseDrafters } from '../drafters/registry.ts';
 import type { SamplingParams } from '../common/sampling.ts';
 import type { ConstraintRequest } from '../engine/constraint.ts';
 import { grammarSpecOf } from '../grammar/spec.ts';
 import type { GrammarSpec } from '../grammar/xgrammar.ts';
+import { toolPlanOf, type ToolPlan } from '../grammar/tool-spec.ts';
 import type { ServerConfig } from './config.ts';
 import type { ChatBody, CommonBody, CompletionBody } from './schemas/openai.ts';
 
@@ -31,6 +32,8 @@ export interface GenerationPlan {
   /** Structured output: what the request constrains to; the route compiles it into `constraint`. */
   grammar?: GrammarSpec;
   constraint?: ConstraintRequest;
+  /** Chat with tools (grammar/tool-spec.ts): what the template gets, how the reply is read, any constraint. */
+  tools?: ToolPlan;
 }
 
 /** A request may name the served model (by id or by the path it was loaded from) or leave it out. */
@@ -53,10 +56,6 @@ export function rejectUnsupportedCompletion(body: CompletionBody): void {
 export function rejectUnsupportedChat(body: ChatBody): void {
   if (body.max_tokens === 0) throw errors.invalidParam('max_tokens must be at least 1', 'max_tokens');
   if (body.top_logprobs && !body.logprobs) throw errors.invalidParam('top_logprobs needs logprobs: true', 'top_logprobs');
-  if (body.tools && body.tools.length > 0) throw notYet('tools', 'tool calling is not implemented');
-  if (body.tool_choice !== undefined && body.tool_choice !== 'none' && body.tool_choice !== 'auto') {
-    throw notYet('tool_choice', 'tool calling is not implemented');
-  }
 }
 
 /** What planGeneration needs to know about the loaded engine. */
@@ -125,4 +124,17 @@ export function planGeneration(body: CommonBody, maxTokens: number | null, confi
     maxTreeTokens: off ? undefined : maxTreeTokens,
     grammar: grammarSpecOf(body) ?? undefined,
   };
+}
+
+/**
+ * Chat's tools: the plan (null without tools) is put on `plan`; a required or named call constrains the output,
+ * which cannot also follow response_format, grammar or regex. template: the model's chat template.
+ */
+export function planTools(body: ChatBody, plan: GenerationPlan, template: string | null): void {
+  const tools = toolPlanOf(body, template);
+  if (!tools) return;
+  plan.tools = tools;
+  if (!tools.grammar) return;
+  if (plan.grammar) throw errors.invalidParam('tool_choice required (or a named function) constrains the reply to a tool call; it cannot also follow response_format, grammar or regex', 'tool_choice');
+  plan.grammar = tools.grammar;
 }

@@ -108,15 +108,43 @@ function messageText(m: ChatMessageBody, i: number): string {
 }
 
 /**
- * Renders messages with the model's chat template and encodes them (the template holds any BOS). The
- * rendered text is bounded like a completion prompt before it is tokenized.
+ * An assistant message's tool_calls as templates read them: OpenAI sends `arguments` as a JSON string, templates
+ * (Qwen's `arguments | tojson`, Llama's) expect the object, so it is parsed (as vLLM does).
  */
-export async function chatPrompt(messages: ChatMessageBody[], encoder: PromptEncoder, tokenizer: Tokenizer, room: PromptRoom): Promise<Prompt> {
+function templateToolCalls(calls: unknown[], i: number): unknown[] {
+  return calls.map((c, j) => {
+    const fn = (c as { function?: { name?: unknown; arguments?: unknown } } | null)?.function;
+    if (!fn || typeof fn.name !== 'string') throw errors.invalidParam(`messages[${i}].tool_calls[${j}] must be {"id", "type": "function", "function": {"name", "arguments"}}`, `messages[${i}].tool_calls`);
+    const raw = fn.arguments ?? {};
+    let args: unknown = raw;
+    if (typeof raw === 'string') {
+      try {
+        args = JSON.parse(raw);
+      } catch {
+        throw errors.invalidParam(`messages[${i}].tool_calls[${j}].function.arguments is not JSON: ${JSON.stringify(raw.slice(0, 80))}`, `messages[${i}].tool_calls`);
+      }
+    }
+    return { ...(c as object), function: { ...fn, arguments: args } };
+  });
+}
+
+/**
+ * Renders messages with the model's chat template and encodes them (the template holds any BOS). The
+ * rendered text is bounded like a completion prompt before it is tokenized. tools: the request's, passed to the
+ * template as HF's apply_chat_template passes them.
+ */
+export async function chatPrompt(messages: ChatMessageBody[], encoder: PromptEncoder, tokenizer: Tokenizer, room: PromptRoom, tools?: unknown[]): Promise<Prompt> {
   if (!tokenizer.hasChatTemplate) {
     throw errors.invalidParam('this model has no chat_template, so /v1/chat/completions cannot format messages; use /v1/completions with a prompt', 'messages');
   }
-  const rendered: ChatMessage[] = messages.map((m, i) => ({ role: m.role, content: messageText(m, i) }));
-  const text = tokenizer.applyChatTemplate(rendered, { addGenerationPrompt: true });
+  const rendered: ChatMessage[] = messages.map((m, i) => ({
+    role: m.role,
+    content: messageText(m, i),
+    ...(m.tool_calls?.length ? { tool_calls: templateToolCalls(m.tool_calls, i) } : {}),
+    ...(m.tool_call_id !== undefined ? { tool_call_id: m.tool_call_id } : {}),
+    ...(m.name !== undefined ? { name: m.name } : {}),
+  }));
+  const text = tokenizer.applyChatTemplate(rendered, { addGenerationPrompt: true, tools });
   checkBound(text, encoder, room, 'the rendered chat');
   const tokens = await encoder.encode(text, { addSpecialTokens: false });
   if (tokens.length === 0) throw errors.invalidParam('the rendered chat has no tokens', 'messages');

@@ -1,6 +1,6 @@
-// POST /v1/chat/completions: messages rendered with the checkpoint's chat template (400 without one).
+// POST /v1/chat/completions: messages (and tools) rendered with the checkpoint's chat template (400 without one).
 import type { FastifyInstance } from 'fastify';
-import { chatLogprobs, checkModel, planGeneration, rejectUnsupportedChat } from '../params.ts';
+import { chatLogprobs, checkModel, planGeneration, planTools, rejectUnsupportedChat } from '../params.ts';
 import { chatPrompt, promptRoom } from '../prompts.ts';
 import { chatBodySchema, chatResponseSchema, errorResponseSchema, type ChatBody } from '../schemas/openai.ts';
 import { serveJob } from '../serve-job.ts';
@@ -17,9 +17,10 @@ export function registerChatCompletions(app: FastifyInstance, state: ServerState
     rejectUnsupportedChat(body);
     // max_completion_tokens wins over the deprecated max_tokens; neither means "fill the window".
     const plan = planGeneration(body, body.max_completion_tokens ?? body.max_tokens ?? null, state.config, engine, chatLogprobs(body));
+    planTools(body, plan, engine.tokenizer.chatTemplate); // tools go to the template; required/named calls are constrained
     if (plan.grammar) plan.constraint = await compileConstraint(engine, plan.grammar);
     const room = promptRoom(engine.contextLength, plan.maxTokens, 'messages');
-    const prompt = await chatPrompt(body.messages, await state.getEncoder(), engine.tokenizer, room);
+    const prompt = await chatPrompt(body.messages, await state.getEncoder(), engine.tokenizer, room, plan.tools?.tools);
     return serveJob(state, request, reply, 'chat', [prompt], plan);
   });
 }

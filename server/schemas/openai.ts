@@ -108,7 +108,7 @@ export const chatBodySchema = {
     logprobs: nullable('boolean'),
     top_logprobs: { ...nullable('integer'), minimum: 0, maximum: 20 },
     tools: { type: 'array' },
-    tool_choice: { anyOf: [{ type: 'string' }, { type: 'object' }] },
+    tool_choice: { anyOf: [{ type: 'null' }, { type: 'string' }, { type: 'object' }] },
     parallel_tool_calls: { type: 'boolean' },
     metadata: { type: 'object' },
     store: nullable('boolean'),
@@ -158,6 +158,9 @@ export interface ChatMessageBody {
   role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
   content?: string | ContentPart[] | null;
   name?: string;
+  tool_call_id?: string;
+  /** An assistant's earlier calls: [{id, type: 'function', function: {name, arguments (a JSON string)}}]. */
+  tool_calls?: unknown[];
 }
 
 export interface ChatBody extends CommonBody {
@@ -165,6 +168,7 @@ export interface ChatBody extends CommonBody {
   max_completion_tokens?: number | null;
   logprobs?: boolean | null;
   top_logprobs?: number | null;
+  /** [{type: 'function', function: {name, description, parameters}}] (grammar/tool-spec.ts reads them). */
   tools?: unknown[];
   tool_choice?: string | object;
   parallel_tool_calls?: boolean;
@@ -242,7 +246,8 @@ export const chatResponseSchema = {
         type: 'object',
         properties: {
           index: { type: 'integer' },
-          message: { type: 'object', properties: { role: { type: 'string' }, content: { type: 'string' } } },
+          // content is null when the reply is only tool calls; tool_calls passes whole (server/tool-calls.ts).
+          message: { type: 'object', properties: { role: { type: 'string' }, content: nullable('string'), tool_calls: {} } },
           logprobs: { type: ['object', 'null'], additionalProperties: true },
           finish_reason: { type: 'string' },
           ...choiceDetails,

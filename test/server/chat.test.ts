@@ -67,14 +67,10 @@ t.test('a model without a chat template: 400 that says so', async (t) => {
 
 t.test('unsupported parameters are 400s that name the param', async (t) => {
   const app = await buildTestApp(t);
-  const cases: [object, string][] = [
-    [{ tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools'],
-  ];
-  for (const [extra, param] of cases) {
-    const res = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { messages: MESSAGES, max_tokens: 2, ...extra } });
-    t.equal(res.statusCode, 400, param);
-    t.match(res.json(), { error: { param, message: /not supported yet/ } }, param);
-  }
+  // The test model's template never references `tools` (tool calls themselves: openai-tools.test.ts).
+  const tools = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { messages: MESSAGES, max_tokens: 2, tools: [{ type: 'function', function: { name: 'f' } }] } });
+  t.equal(tools.statusCode, 400, 'tools');
+  t.match(tools.json(), { error: { param: 'tools', message: /chat template has no tool support/ } }, 'tools');
   const zeros = await app.inject({
     method: 'POST', url: '/v1/chat/completions',
     payload: { messages: MESSAGES, max_tokens: 2, presence_penalty: 0, frequency_penalty: 0, logit_bias: {}, logprobs: false, response_format: { type: 'text' }, user: 'u1' },

@@ -88,3 +88,29 @@ t.test('long prompts are encoded in the worker thread, to the same ids', async (
   t.equal((ok.json() as { choices: { text: string }[] }).choices[0].text, (await greedyReference(fits, 6)).text);
   t.same(await encoder.encode(long), tokenizer.encode(long), 'worker ids = event-loop ids');
 });
+
+t.test('chat with tools: the template gets tools, an assistant\'s tool_calls (arguments as objects) and tool results', async (t) => {
+  const { readTokenizerFiles, tokenizerFromJson } = await import('../../model/tokenizer.ts');
+  const { chatPrompt, promptRoom } = await import('../../server/prompts.ts');
+  const { PromptEncoder } = await import('../../server/prompt-encoder.ts');
+  const { HERMES_TEMPLATE } = await import('../helpers/tool-templates.ts');
+  const { testModelDir } = await import('./helpers.ts');
+  const { json, config } = readTokenizerFiles(testModelDir());
+  const tokenizer = tokenizerFromJson(json, { ...config, chat_template: HERMES_TEMPLATE }, undefined, 'test');
+  const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+  const messages = [
+    { role: 'user' as const, content: 'Weather in Paris?' },
+    { role: 'assistant' as const, content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } }] },
+    { role: 'tool' as const, tool_call_id: 'call_1', content: '{"temperature": 21}' },
+  ];
+  const p = await chatPrompt(messages, new PromptEncoder(tokenizer, undefined), tokenizer, promptRoom(100_000, 10, 'messages'), tools);
+  t.match(p.text, '<tools>\n{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}\n</tools>');
+  t.match(p.text, '<|assistant|>\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call></s>');
+  t.match(p.text, '<tool_response>\n{"temperature": 21}\n</tool_response>');
+  t.ok(p.text.endsWith('<|assistant|>\n'));
+  t.same(p.tokens, tokenizer.encode(p.text, { addSpecialTokens: false }));
+  const noTools = await chatPrompt(messages.slice(0, 1), new PromptEncoder(tokenizer, undefined), tokenizer, promptRoom(100_000, 10, 'messages'));
+  t.notMatch(noTools.text, '<tools>', 'without tools the template leaves them out');
+  const bad = [{ role: 'assistant' as const, content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{oops' } }] }];
+  await t.rejects(chatPrompt(bad, new PromptEncoder(tokenizer, undefined), tokenizer, promptRoom(100_000, 10, 'messages')), { param: 'messages[0].tool_calls', message: /not JSON/ });
+});
