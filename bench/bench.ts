@@ -20,6 +20,7 @@ import { renderHtml } from './report-html.ts';
 import { renderMarkdown } from './report-markdown.ts';
 import { countHttp, fetchModelId, normalizeBaseUrl, runHttp } from './run-http.ts';
 import { countInProcess, fitItems, runInProcess, type GenerateFn } from './run-inprocess.ts';
+import { itemConstraints } from './constraints.ts';
 import type { BenchResult, RunInfo, Sample, WorkloadItem } from './types.ts';
 import { loadPromptFile, loadSuite, selectItems } from './workloads.ts';
 
@@ -61,6 +62,11 @@ export interface BenchOptions {
   ctxSize?: number;
   /** In-process: the layerskip drafter's K (default: measured at startup when a configuration uses it). */
   layerskipLayers?: number;
+  /**
+   * Structured output: constrain answers to each item's schema (true), leave them free (false), or both. Default:
+   * both for the extraction suite, free otherwise.
+   */
+  constrain?: boolean[];
   out?: string;
   runId?: string;
   /** The command line, recorded next to the tables. */
@@ -109,7 +115,13 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
   const specs = parseDrafterSpecs(o.drafters ?? defaultDrafterSpecs(DRAFTER_NAMES, available), DRAFTER_NAMES, http);
   if (!http && specs.some((s) => s.split('+').includes('draft')) && !o.draft) throw errors.invalidParam('--drafters draft needs --draft PATH');
   if (!http && o.concurrency.some((c) => c !== 1)) throw errors.invalidParam('--concurrency needs --base-url (in-process mode runs one generation at a time)');
-  const configs = buildConfigs({ drafters: specs, treeBudgets: o.treeBudgets, temperatures: o.temperatures, concurrency: http ? o.concurrency : null });
+  const constrain = o.constrain ?? (o.suite === 'extraction' && !o.prompts?.length ? [true, false] : [false]);
+  const configs = buildConfigs({ drafters: specs, treeBudgets: o.treeBudgets, temperatures: o.temperatures, concurrency: http ? o.concurrency : null, constrained: constrain });
+  const needSchemas = (list: WorkloadItem[]) => {
+    const missing = constrain.includes(true) ? list.filter((it) => !it.schema) : [];
+    if (missing.length) throw errors.invalidParam(`--constrain on: ${missing.length} prompt(s) have no "schema" (${missing.slice(0, 4).map((it) => it.id).join(', ')}); use --suite extraction or prompts with a schema per line`);
+    return list;
+  };
   const labels = labelConfigs(configs);
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
@@ -121,7 +133,7 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
 
   if (http) {
     const base = normalizeBaseUrl(o.baseUrl!);
-    items = loadItems(o, o.suite === 'auto' ? 'general' : o.suite);
+    items = needSchemas(loadItems(o, o.suite === 'auto' ? 'general' : o.suite));
     const served = await fetchModelId(base, o.apiKey);
     model = { name: o.model ?? served ?? 'unknown', path: null, base_url: base };
     const progress = new Progress(countHttp(items, configs, o.repeats, o.warmup), stderr, o.progress);
@@ -141,6 +153,7 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
         if (fitted.items.length === 0) throw errors.invalidParam(`no prompt fits the context window of ${runner.contextLength} tokens with --max-tokens ${o.maxTokens}`);
         return fitted.items;
       });
+      needSchemas(items);
       model = { name: engine.modelId, path: engine.modelDir, base_url: null };
       const progress = new Progress(countInProcess(items, configs, o.repeats, o.warmup), stderr, o.progress);
       const cacheFile = o.suffixCache ? path.resolve(o.suffixCache) : null;
@@ -152,6 +165,7 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
       samples = await runInProcess({
         runner, tokenizer, resources: engine.resources, items, configs, maxTokens: o.maxTokens, repeats: o.repeats, warmup: o.warmup, seed: o.seed, t0,
         onProgress: (l) => progress.tick(l), generate: deps.generate, freshState,
+        constraintFor: constrain.includes(true) ? itemConstraints(runner, tokenizer) : undefined,
       });
       progress.finish();
       // A mismatch may be a numerical near-tie: score the baseline's top-2 gap there (untimed).

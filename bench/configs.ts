@@ -51,16 +51,20 @@ export interface SweepSpec {
   temperatures: number[];
   /** null in-process. */
   concurrency: number[] | null;
+  /** Constrained to each item's schema, free, or both (default: free only). */
+  constrained?: boolean[];
 }
 
 /** The cartesian sweep; 'none' and 'server' get one config per temperature × concurrency (no budget). */
 export function buildConfigs(spec: SweepSpec): BenchConfig[] {
   const out: BenchConfig[] = [];
-  for (const concurrency of spec.concurrency ?? [null]) {
-    for (const temperature of spec.temperatures) {
-      for (const drafters of spec.drafters) {
-        const budgets = drafters === BASELINE || drafters === SERVER_DEFAULT ? [null] : spec.treeBudgets;
-        for (const treeBudget of budgets) out.push({ drafters, treeBudget, temperature, concurrency });
+  for (const constrained of spec.constrained ?? [false]) {
+    for (const concurrency of spec.concurrency ?? [null]) {
+      for (const temperature of spec.temperatures) {
+        for (const drafters of spec.drafters) {
+          const budgets = drafters === BASELINE || drafters === SERVER_DEFAULT ? [null] : spec.treeBudgets;
+          for (const treeBudget of budgets) out.push({ drafters, treeBudget, temperature, concurrency, ...(constrained ? { constrained } : {}) });
+        }
       }
     }
   }
@@ -68,15 +72,16 @@ export function buildConfigs(spec: SweepSpec): BenchConfig[] {
 }
 
 export function configKey(c: BenchConfig): string {
-  return `${c.drafters}|tb=${c.treeBudget ?? '-'}|T=${c.temperature}|c=${c.concurrency ?? '-'}`;
+  return `${c.drafters}|tb=${c.treeBudget ?? '-'}|T=${c.temperature}|c=${c.concurrency ?? '-'}${c.constrained ? '|json' : ''}`;
 }
 
 export function isBaseline(c: BenchConfig): boolean {
   return c.drafters === BASELINE;
 }
 
+/** The same temperature, concurrency and constraint without drafters. */
 export function baselineOf(c: BenchConfig): BenchConfig {
-  return { drafters: BASELINE, treeBudget: null, temperature: c.temperature, concurrency: c.concurrency };
+  return { drafters: BASELINE, treeBudget: null, temperature: c.temperature, concurrency: c.concurrency, ...(c.constrained ? { constrained: true } : {}) };
 }
 
 /** Short display names that show only the dimensions the sweep varies. */
@@ -86,12 +91,14 @@ export function labelConfigs(configs: readonly BenchConfig[]): Map<string, strin
   const budgets = new Set(drafted.map((c) => c.treeBudget)).size > 1 || drafted.some((c) => c.treeBudget !== 'auto');
   const temps = varies((c) => c.temperature);
   const concs = varies((c) => c.concurrency);
+  const constraints = varies((c) => c.constrained === true);
   const labels = new Map<string, string>();
   for (const c of configs) {
     let label = c.drafters;
     if (budgets && c.treeBudget !== null) label += ` @${c.treeBudget}`;
     if (temps) label += ` T=${c.temperature}`;
     if (concs) label += ` c=${c.concurrency}`;
+    if (constraints) label += c.constrained ? ' json' : ' free';
     labels.set(configKey(c), label);
   }
   return labels;

@@ -51,9 +51,12 @@ function snippet(s: Sample, at: number): string {
 export function checkLossless(samples: readonly Sample[], configs: readonly BenchConfig[]): LosslessCounts & { mismatches: LosslessMismatch[] } {
   const greedy = new Set(configs.filter((c) => c.temperature === 0).map(configKey));
   const baseKeys = new Set(configs.filter((c) => c.temperature === 0 && c.drafters === BASELINE).map(configKey));
+  // Constrained and free output are compared with their own baseline.
+  const constrained = new Set(configs.filter((c) => c.constrained).map(configKey));
+  const refId = (s: Sample) => `${s.itemId}#${s.turn}#${constrained.has(s.config)}`;
   const reference = new Map<string, Sample>();
   for (const s of samples) {
-    const id = `${s.itemId}#${s.turn}`;
+    const id = refId(s);
     if (baseKeys.has(s.config) && !reference.has(id)) reference.set(id, s);
   }
   const checked = new Map<string, number>();
@@ -62,7 +65,7 @@ export function checkLossless(samples: readonly Sample[], configs: readonly Benc
   const mismatches: LosslessMismatch[] = [];
   for (const s of samples) {
     if (!greedy.has(s.config)) continue;
-    const ref = reference.get(`${s.itemId}#${s.turn}`);
+    const ref = reference.get(refId(s));
     if (!ref || ref === s) continue;
     checked.set(s.config, (checked.get(s.config) ?? 0) + 1);
     const at = ref.outputTokens && s.outputTokens ? firstDiff(ref.outputTokens, s.outputTokens) : firstDiff(ref.output, s.output);

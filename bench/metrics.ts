@@ -179,6 +179,8 @@ function summarizeGroup(c: BenchConfig, key: string, label: string, category: st
   const specs = mine.filter((s) => s.speculation);
   const sum = (f: (s: Sample) => number | null | undefined) => mine.reduce((a, s) => a + (f(s) ?? 0), 0);
   const rss = mine.map((s) => s.peakRssBytes).filter((v): v is number => v !== null);
+  const constraint = mine.flatMap((s) => (s.speculation?.constraint ? [s.speculation.constraint] : []));
+  const stepMs = sum((s) => (s.speculation ? s.speculation.draft_ms + s.speculation.verify_ms + s.speculation.other_ms : 0));
   return {
     key,
     label,
@@ -205,6 +207,8 @@ function summarizeGroup(c: BenchConfig, key: string, label: string, category: st
     },
     peak_rss_mb: rss.length ? Math.max(...rss) / 2 ** 20 : null,
     lossless,
+    forced_share: c.constrained && constraint.length ? constraint.reduce((a, x) => a + x.forced, 0) / Math.max(1, sum((s) => s.numTokens)) : null,
+    grammar_share: c.constrained && constraint.length && stepMs > 0 ? constraint.reduce((a, x) => a + x.grammar_ms, 0) / stepMs : null,
   };
 }
 

@@ -33,13 +33,16 @@ function lossless(s: Summary): string {
 export function summaryTable(r: BenchResult): { header: string[]; rows: string[][] } {
   const all = r.summaries.filter((s) => s.category === 'all');
   const http = all.some((s) => s.throughput_tokens_per_s);
-  const header = ['config', 'tokens/s', 'speedup', ...(http ? ['throughput tok/s'] : []), 'mean accepted length', 'mean tree size', 'TTFT p50 ms', 'ITL p50/p90/p99 ms', 'prefill/draft/verify/other %', 'peak RSS MB', 'lossless'];
+  const constrained = all.some((s) => s.config.constrained);
+  const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)}`);
+  const header = ['config', 'tokens/s', 'speedup', ...(http ? ['throughput tok/s'] : []), 'mean accepted length', ...(constrained ? ['forced tokens %', 'grammar % of step'] : []), 'mean tree size', 'TTFT p50 ms', 'ITL p50/p90/p99 ms', 'prefill/draft/verify/other %', 'peak RSS MB', 'lossless'];
   const rows = all.map((s) => [
     s.label,
     fmtSpread(s.tokens_per_s),
     fmtSpread(s.speedup, 2, '×'),
     ...(http ? [fmtSpread(s.throughput_tokens_per_s)] : []),
     fmtNum(s.mean_accepted_length, 2),
+    ...(constrained ? [pct(s.forced_share), pct(s.grammar_share)] : []),
     fmtNum(s.mean_tree_size, 1),
     fmtNum(s.ttft_ms?.p50, 1),
     s.itl_ms ? `${fmtNum(s.itl_ms.p50, 2)}/${fmtNum(s.itl_ms.p90, 2)}/${fmtNum(s.itl_ms.p99, 2)}` : '–',
@@ -83,6 +86,29 @@ export function winners(r: BenchResult): { category: string; label: string; spee
   return out;
 }
 
+/** GRAMMAR_SHARE_GOAL: grammar work's share of step time that structured output should stay under. */
+export const GRAMMAR_SHARE_GOAL = 0.1;
+
+/**
+ * Structured output's goals, per drafter config run both constrained and free: its speedup on constrained output
+ * at least its speedup on free output, and grammar work under 10% of step time.
+ */
+export function constraintGoals(r: BenchResult): string[] {
+  const all = r.summaries.filter((s) => s.category === 'all');
+  const out: string[] = [];
+  for (const s of all.filter((x) => x.config.constrained)) {
+    const free = all.find((x) => !x.config.constrained && x.config.drafters === s.config.drafters && x.config.treeBudget === s.config.treeBudget && x.config.temperature === s.config.temperature && x.config.concurrency === s.config.concurrency);
+    const parts: string[] = [];
+    if (s.config.drafters !== 'none' && s.speedup && free?.speedup) {
+      const ok = s.speedup.median >= free.speedup.median;
+      parts.push(`speedup constrained ${s.speedup.median.toFixed(2)}× vs free ${free.speedup.median.toFixed(2)}× (goal ≥: ${ok ? 'met' : 'MISSED'})`);
+    }
+    if (s.grammar_share !== null) parts.push(`grammar ${(100 * s.grammar_share).toFixed(1)}% of step time (goal < ${100 * GRAMMAR_SHARE_GOAL}%: ${s.grammar_share < GRAMMAR_SHARE_GOAL ? 'met' : 'MISSED'})`);
+    if (parts.length) out.push(`- ${s.label}: ${parts.join('; ')}`);
+  }
+  return out;
+}
+
 export function renderMarkdown(r: BenchResult): string {
   const i = r.info;
   const lines = [
@@ -100,6 +126,8 @@ export function renderMarkdown(r: BenchResult): string {
     table(categoryTable(r)),
     '',
   ];
+  const goals = constraintGoals(r);
+  if (goals.length) lines.push('Structured output (forced tokens %: tokens the grammar allowed alone ÷ tokens; grammar %: grammar time ÷ decode step time):', ...goals, '');
   const wins = winners(r).filter((w) => w.category !== 'all');
   if (wins.length) lines.push(`Best per category: ${wins.map((w) => `${w.category} → ${w.label} (${w.speedup.toFixed(2)}×)`).join('; ')}.`, '');
   const real = realMismatches(r.mismatches);

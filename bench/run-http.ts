@@ -146,7 +146,10 @@ export async function streamRequest(url: string, body: Body, apiKey?: string): P
   };
 }
 
-/** The request body for one turn under one config (Sprig's `speculation` extension unless 'server'). */
+/**
+ * The request body for one turn under one config (Sprig's `speculation` extension unless 'server'; a constrained
+ * config asks for the item's schema through response_format).
+ */
 export function requestBody(o: Pick<HttpOptions, 'endpoint' | 'model' | 'maxTokens'>, c: BenchConfig, item: WorkloadItem, answers: readonly string[], turn: number, seed: number, continuousUsage = false): Body {
   const body: Body = {
     max_tokens: o.maxTokens,
@@ -159,6 +162,10 @@ export function requestBody(o: Pick<HttpOptions, 'endpoint' | 'model' | 'maxToke
   if (c.temperature > 0) body.seed = seed;
   if (o.endpoint === 'chat') body.messages = chatMessages(item, answers, turn);
   else body.prompt = plainPrompt(item, answers, turn);
+  if (c.constrained) {
+    if (!item.schema) throw new Error(`--constrain on: item ${item.id} has no "schema"`);
+    body.response_format = { type: 'json_schema', json_schema: { name: 'answer', schema: item.schema, strict: true } };
+  }
   if (c.drafters === 'none') body.speculation = { enabled: false };
   else if (c.drafters !== SERVER_DEFAULT) {
     body.speculation = { drafters: c.drafters.split('+'), ...(typeof c.treeBudget === 'number' ? { max_tree_tokens: c.treeBudget } : {}) };

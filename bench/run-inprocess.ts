@@ -5,6 +5,7 @@ import { generate as engineGenerate, type EngineResources, type GenerateRequest,
 import type { ModelRunner } from '../model/runner.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { configKey } from './configs.ts';
+import type { ConstraintFor } from './constraints.ts';
 import type { BenchConfig, Sample, StepRecord, WorkloadItem, RunPlan } from './types.ts';
 import { chatMessages, plainPrompt } from './workloads.ts';
 
@@ -23,6 +24,8 @@ export interface InProcessOptions extends RunPlan {
    * a running server, but never from another configuration's run of the same prompt (nor an earlier repeat's).
    */
   freshState?: () => Pick<EngineResources, 'recyclingMatrix' | 'suffixCache'>;
+  /** Constrained configs: each item's constraint (bench/constraints.ts), compiled before the clock starts. */
+  constraintFor?: ConstraintFor;
 }
 
 /** Prompt ids of turn k: the chat template when the model has one and the item is a chat. */
@@ -116,6 +119,8 @@ export async function runInProcess(o: InProcessOptions): Promise<Sample[]> {
     const steps: StepRecord[] = [];
     const tokenTimes: number[] = [];
     let peakRss = process.memoryUsage.rss();
+    if (c.constrained && !o.constraintFor) throw errors.invalidParam('a constrained configuration needs constraintFor');
+    const constraint = c.constrained ? await o.constraintFor!(item) : undefined;
     probe.target = steps;
     const start = performance.now();
     const result = await run(o.runner, {
@@ -125,6 +130,7 @@ export async function runInProcess(o: InProcessOptions): Promise<Sample[]> {
       eosIds: o.tokenizer.eosIds.length ? o.tokenizer.eosIds : undefined,
       drafters: c.drafters.split('+'),
       treeBudget: c.treeBudget ?? undefined,
+      constraint,
     }, (toks) => {
       const now = performance.now();
       for (let i = 0; i < toks.length; i++) tokenTimes.push(now);

@@ -11,6 +11,8 @@ export interface WorkloadItem {
   /** text: raw completion (turns are appended verbatim); chat: instructions, rendered as a conversation. */
   format: 'text' | 'chat';
   turns: string[];
+  /** The JSON Schema the answer should follow (the extraction suite); constrained configs enforce it. */
+  schema?: Record<string, unknown>;
 }
 
 /** One measured configuration. The baseline is drafters 'none' at the same temperature and concurrency. */
@@ -22,6 +24,8 @@ export interface BenchConfig {
   temperature: number;
   /** Streaming clients at once (HTTP mode); null in-process. */
   concurrency: number | null;
+  /** Output constrained to each item's schema (structured output); absent = free text. */
+  constrained?: boolean;
 }
 
 /** One verification step, as seen from outside the engine. */
@@ -142,6 +146,10 @@ export interface Summary {
   time_split_ms: { prefill: number | null; draft: number; verify: number; other: number } | null;
   peak_rss_mb: number | null;
   lossless: { checked: number; mismatches: number; nearTies?: number } | null;
+  /** Constrained configs: tokens the grammar forced (speculation.constraint.forced) ÷ tokens; null otherwise. */
+  forced_share: number | null;
+  /** Constrained configs: grammar time ÷ decode step time (draft + verify + other); null otherwise. */
+  grammar_share: number | null;
 }
 
 export interface BenchResult {

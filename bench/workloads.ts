@@ -20,6 +20,8 @@ export const SUITES: Record<string, string[]> = {
   'code-edit': [path.join(PROMPTS_DIR, 'code-edit.jsonl')],
   /** Four-turn conversations whose history grows with the model's own answers. */
   multiturn: [path.join(PROMPTS_DIR, 'multiturn-history.jsonl')],
+  /** Short texts to turn into JSON of a given schema (each item's `schema`): structured output, --constrain. */
+  extraction: [path.join(PROMPTS_DIR, 'json-extraction.jsonl')],
 };
 
 type Json = Record<string, unknown>;
@@ -29,7 +31,7 @@ type Json = Record<string, unknown>;
  * - {turns: string[], category?, id?|question_id?, format?}: Spec-Bench question.jsonl and the project suites;
  *   'chat' format unless format says 'text'.
  * - {prompt: string, task_id?|id?, category?}: HumanEval and plain completions ('text' format).
- * A missing category is the file's base name.
+ * A missing category is the file's base name. Either may carry `schema` (a JSON Schema object for the answer).
  */
 export function loadPromptFile(file: string, suite = path.basename(file, '.jsonl')): WorkloadItem[] {
   const base = path.basename(file, '.jsonl');
@@ -56,7 +58,9 @@ export function loadPromptFile(file: string, suite = path.basename(file, '.jsonl
       throw errors.invalidParam(`${where}: needs "turns" (non-empty array of strings) or "prompt" (string)`);
     }
     const id = rec.id ?? rec.question_id ?? rec.task_id ?? `${base}-${i + 1}`;
-    items.push({ id: `${String(id)}`, suite, category: typeof rec.category === 'string' ? rec.category : base, format, turns });
+    const schema = rec.schema !== null && typeof rec.schema === 'object' && !Array.isArray(rec.schema) ? (rec.schema as Json) : undefined;
+    if (rec.schema !== undefined && !schema) throw errors.invalidParam(`${where}: "schema" must be a JSON Schema object`);
+    items.push({ id: `${String(id)}`, suite, category: typeof rec.category === 'string' ? rec.category : base, format, turns, ...(schema ? { schema } : {}) });
   });
   if (items.length === 0) throw errors.invalidParam(`${file}: no prompts`);
   return items;

@@ -32,6 +32,11 @@ const temperature = (s: string): number => {
   return n;
 };
 
+const onOff = (s: string): boolean => {
+  if (s !== 'on' && s !== 'off') throw new InvalidArgumentError(`--constrain values are on and off, got ${JSON.stringify(s)}`);
+  return s === 'on';
+};
+
 const concurrency = (s: string): number => {
   const n = Number(s);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--concurrency values must be integers ≥ 1, got ${JSON.stringify(s)}`);
@@ -68,6 +73,7 @@ export function registerBench(program: Command): void {
     .addOption(new Option('--tree-budget <list>', 'draft nodes per step, comma-separated integers or auto').argParser(listOf('--tree-budget', budget)).default(['auto'], 'auto'))
     .addOption(new Option('--temperature <list>', 'sampling temperatures, comma-separated (0 = greedy, checked for losslessness)').argParser(listOf('--temperature', temperature)).default([0], '0'))
     .addOption(new Option('--concurrency <list>', 'HTTP mode: streaming clients at once, a sweep, e.g. 1,4,16').argParser(listOf('--concurrency', concurrency)).default([1], '1'))
+    .option('--constrain <list>', 'structured output: on (answers follow each prompt\'s "schema", as response_format json_schema), off, or on,off (default: on,off for --suite extraction, off otherwise)', listOf('--constrain', onOff))
     .option('--suite <name>', `project prompt suite: ${Object.keys(SUITES).join(', ')} or auto (general for chat models, stories for models without a chat template)`, 'auto')
     .option('--prompts <files>', 'JSONL prompt files instead of a suite, comma-separated (Spec-Bench question.jsonl, HumanEval, or {"prompt"} / {"turns"} lines)', list)
     .option('--categories <list>', 'only these categories', list)

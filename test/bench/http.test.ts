@@ -151,6 +151,10 @@ t.test('request bodies: Sprig speculation extension, server default, chat messag
   t.equal(spec.prompt, 'User: Q1\nAssistant:');
   t.equal(spec.seed, 42);
   t.notOk('speculation' in requestBody(o, { drafters: 'server', treeBudget: null, temperature: 0, concurrency: 1 }, item, [], 0, 1));
+  const schema = { type: 'object', properties: { a: { type: 'integer' } } };
+  const constrained = requestBody(o, { drafters: 'none', treeBudget: null, temperature: 0, concurrency: 1, constrained: true }, { ...item, schema }, [], 0, 1);
+  t.same(constrained.response_format, { type: 'json_schema', json_schema: { name: 'answer', schema, strict: true } }, 'a constrained config asks for the item\'s schema');
+  t.notOk('response_format' in none);
   t.equal(normalizeBaseUrl('http://h:1/v1/'), 'http://h:1');
   t.equal(normalizeBaseUrl('http://h:1'), 'http://h:1');
 });

@@ -120,3 +120,27 @@ t.test('cross-request state: each configuration keeps its own from item to item,
   const last = suffixRuns[3].cache as { numRequests: number };
   t.ok(last.numRequests >= 3, `it learned the earlier requests of the repeat (${last.numRequests})`);
 });
+
+t.test('the extraction suite: constrained and free configs, each against its own baseline; forced share and grammar time', async (t) => {
+  const { Ajv2020 } = await import('ajv/dist/2020.js');
+  const ajv = new Ajv2020({ strict: false });
+  const dir = t.testdir();
+  const o = await runBench({ ...options(dir), prompts: undefined, suite: 'extraction', limit: 2, drafters: ['recycling+lookup'], maxTokens: 64, repeats: 1, warmup: 0 }, { stdout: sink(), stderr: sink() });
+  t.equal(o.exitCode, 0, 'lossless: constrained greedy output equals the constrained baseline');
+  t.same(o.result.configs.map((c) => [c.drafters, c.constrained === true]), [['none', true], ['recycling+lookup', true], ['none', false], ['recycling+lookup', false]]);
+  const items = new Map(o.result.items.map((i) => [i.id, i]));
+  for (const s of o.result.samples.filter((x) => x.config.endsWith('|json'))) {
+    t.ok(s.speculation?.constraint, 'constrained');
+    if (s.finishReason === 'stop') t.ok(ajv.validate(items.get(s.itemId)!.schema!, JSON.parse(s.output)), `${s.itemId}: ${s.output}`);
+    else t.ok(s.output.startsWith('{'), 'cut by max tokens, still JSON so far');
+  }
+  t.notOk(o.result.samples.some((s) => !s.config.endsWith('|json') && s.speculation?.constraint), 'free configs are not constrained');
+  const all = o.result.summaries.filter((s) => s.category === 'all');
+  for (const s of all) {
+    if (s.config.constrained) t.ok(s.forced_share !== null && s.forced_share >= 0 && s.grammar_share !== null && s.grammar_share > 0, s.label);
+    else t.same([s.forced_share, s.grammar_share], [null, null], s.label);
+  }
+  t.match(o.markdown, /forced tokens %/);
+  t.match(o.markdown, /recycling\+lookup @8 json: speedup constrained .* vs free/);
+  await t.rejects(runBench({ ...options(dir), constrain: [true] }, { stdout: sink(), stderr: sink() }), /--constrain on: 3 prompt\(s\) have no "schema"/);
+});

@@ -17,7 +17,7 @@ t.test('the project suites cover the five kinds of task', async (t) => {
   const stories = loadSuite('stories');
   t.same([...new Set(stories.map((i) => i.category))], ['story', 'retell', 'qa', 'dialogue', 'multiturn']);
   t.equal(new Set([...general, ...stories].map((i) => i.id)).size, general.length + stories.length, 'ids are unique');
-  t.same(Object.keys(SUITES), ['general', 'stories', 'agentic', 'code-edit', 'multiturn']);
+  t.same(Object.keys(SUITES), ['general', 'stories', 'agentic', 'code-edit', 'multiturn', 'extraction']);
   t.throws(() => loadSuite('nope'), /unknown suite "nope"/);
 });
 
@@ -77,4 +77,16 @@ t.test('turns become prompts: chat messages, a plain transcript, verbatim contin
   const text = { id: 't', suite: 's', category: 't', format: 'text' as const, turns: ['Once upon a time', '\n\nThe next day'] };
   t.equal(plainPrompt(text, [], 0), 'Once upon a time');
   t.equal(plainPrompt(text, [', a cat sat.'], 1), 'Once upon a time, a cat sat.\n\nThe next day');
+});
+
+t.test('the extraction suite: every prompt carries a JSON Schema structured output accepts', async (t) => {
+  const { grammarSpecOf } = await import('../../grammar/spec.ts');
+  const items = loadSuite('extraction');
+  t.ok(items.length >= 8);
+  for (const it of items) {
+    t.ok(it.schema, `${it.id} has a schema`);
+    t.doesNotThrow(() => grammarSpecOf({ response_format: { type: 'json_schema', json_schema: { name: it.id, schema: it.schema } } }), `${it.id}: no unsupported keywords`);
+  }
+  const dir = t.testdir({ 'bad.jsonl': JSON.stringify({ prompt: 'x', schema: [1] }) });
+  t.throws(() => loadPromptFile(`${dir}/bad.jsonl`), /bad\.jsonl:1: "schema" must be a JSON Schema object/);
 });
