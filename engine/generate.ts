@@ -17,10 +17,10 @@ import type { TokenLogprob } from './logprobs.ts';
 import type { TokenDetail } from './token-details.ts';
 import { sharedGate } from './drafter-gate.ts';
 import { StopChecker, type FinishReason } from './stopping.ts';
+import type { BatchSlot } from './batcher.ts';
 import type { PrefixCache } from './prefix-cache.ts';
 import { TreeConstraint, type ConstraintRequest } from './constraint.ts';
 import { isGreedy } from '../common/sampling.ts';
-import type { BatchSlot } from './batcher.ts';
 
 export interface GenerateRequest {
   /** Prompt ids, including any BOS the tokenizer adds. At least one. */
@@ -39,10 +39,10 @@ export interface GenerateRequest {
   maxTreeTokens?: number;
   /** Return each generated token's log-probability and this many most likely alternatives (0–20). */
   logprobs?: number;
-  /** Return each generated token's details (engine/token-details.ts: entropy, margin, top-5, provenance, step). */
-  tokenDetails?: boolean;
   /** Continuous batching (engine/batcher.ts): this generation's forwards run together with the others'. */
   batch?: BatchSlot;
+  /** Return each generated token's details (engine/token-details.ts: entropy, margin, top-5, provenance, step). */
+  tokenDetails?: boolean;
   /**
    * The model's prefix cache (shared across requests): the longest cached prefix of the prompt is copied
    * in instead of prefilled, and the prompt's and output's blocks are cached for later requests.

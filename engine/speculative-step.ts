@@ -20,8 +20,8 @@ import type { SamplingParams } from '../common/sampling.ts';
 import type { StatsRecorder } from './stats.ts';
 import type { BatchSlot } from './batcher.ts';
 import { tokenLogprob, type TokenLogprob } from './logprobs.ts';
-import type { TreeConstraint } from './constraint.ts';
 import { stepDetails, type TokenDetail } from './token-details.ts';
+import type { TreeConstraint } from './constraint.ts';
 
 export interface SpecState {
   runner: ModelRunner;

@@ -10,7 +10,7 @@ export interface ServerConfig {
   ui: boolean;
   /** Generations that may wait for a slot; one more gets 429. */
   maxQueue: number;
-  /** Generations running at once (they interleave step by step). */
+  /** Generations running at once (each step runs one forward over all of them: continuous batching). */
   maxConcurrent: number;
   /** Most rows (tokens) one batched forward carries: draft trees and prefill chunks are sized to fit. */
   maxBatchTokens: number;
