@@ -6,6 +6,10 @@
 // Batch-aware speculation: members sizing their tree ('auto') hand their candidate node values to allocate();
 // once everyone has arrived, the step's token budget goes to the nodes with the highest calibrated value across
 // the whole batch, at the total size that maximises Σ expected tokens ÷ t_step(total rows).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../common/log.ts';
 import { errors } from '../common/errors.ts';
 import { BatchRunner, type BatchItem } from '../model/batch-runner.ts';
 import type { KvCache } from '../model/kv-cache.ts';
@@ -25,7 +29,13 @@ export interface BatcherOptions {
    * shared step verifies no drafts and a generation alone speculates as before.
    */
   speculateShared?: boolean;
+  /** Free memory now, in bytes (default os.freemem); the batched graph is not opened when it would not fit. */
+  freeMemoryBytes?: () => number;
+  log?: Logger;
 }
+
+/** The batched graph holds a second copy of the weights: open it only with this much headroom over their size. */
+const BATCHED_MEMORY_HEADROOM = 1.25;
 
 /** A generation's way into the batch (engine/generate.ts passes it as GenerateRequest.batch). */
 export interface BatchSlot {
@@ -141,10 +151,30 @@ export class Batcher {
     return slot;
   }
 
-  /** Opens the batched graph now rather than at the first shared step. */
+  /**
+   * Opens the batched graph now rather than at the first shared step. It is a second session holding a second
+   * copy of the weights: when free memory is short of that (with headroom), it stays closed, the server says so
+   * once with the numbers, and shared steps run each generation in turn on the single-sequence graph.
+   */
   warm(): Promise<BatchRunner> {
-    this.opening ??= BatchRunner.open(this.runner).then((b) => (this.batchRunner = b));
+    this.opening ??= this.checkMemory().then(() => BatchRunner.open(this.runner)).then((b) => (this.batchRunner = b));
     return this.opening;
+  }
+
+  /** Whether concurrent generations run as one batched forward (the batched graph is open). */
+  get batched(): boolean {
+    return this.batchRunner !== null;
+  }
+
+  private async checkMemory(): Promise<void> {
+    const weights = path.join(path.dirname(this.runner.compileInfo.modelPath), 'weights.bin');
+    const need = fs.existsSync(weights) ? fs.statSync(weights).size * BATCHED_MEMORY_HEADROOM : 0;
+    const free = (this.opts.freeMemoryBytes ?? os.freemem)();
+    if (need > free) {
+      const mb = (b: number) => Math.round(b / 2 ** 20);
+      this.opts.log?.warn({ needMb: mb(need), freeMb: mb(free) }, `continuous batching off: its graph would need another ${mb(need)} MB for a second copy of the weights and ${mb(free)} MB are free; concurrent requests take turns (--max-concurrent 1 says so up front)`);
+      throw errors.internal(`batched graph not opened: ${mb(need)} MB needed, ${mb(free)} MB free`);
+    }
   }
 
   async dispose(): Promise<void> {

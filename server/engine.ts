@@ -1,5 +1,6 @@
 // The engine facade the server talks to: one loaded model (runner, tokenizer, drafter resources) and
 // its generate(). The server NEVER touches runner internals; tests swap `generate` to spy on steps.
+import type { Logger } from '../common/log.ts';
 import { generate as engineGenerate, type EngineResources, type GenerateRequest, type GenerateResult, type OnTokens } from '../engine/generate.ts';
 import { loadEngine, type LoadOptions } from '../engine/load.ts';
 import { Batcher } from '../engine/batcher.ts';
@@ -42,6 +43,7 @@ export interface EngineParts {
   dispose?: () => Promise<void>;
   /** Most rows one batched forward carries (--max-batch-tokens). */
   maxBatchTokens?: number;
+  log?: Logger;
 }
 
 /** --max-batch-tokens when unset. */
@@ -53,7 +55,7 @@ export function createEngine(parts: EngineParts): Engine {
   const run = parts.generate ?? engineGenerate;
   const eosIds = tokenizer.eosIds.length ? tokenizer.eosIds : undefined;
   // Concurrent generations share each step's forward; a custom generate (a test's spy) runs each on its own.
-  const batcher = parts.generate ? undefined : new Batcher(runner, { maxBatchTokens: parts.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS });
+  const batcher = parts.generate ? undefined : new Batcher(runner, { maxBatchTokens: parts.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS, log: parts.log });
   const dispose = parts.dispose ?? (() => runner.dispose());
   return {
     modelId,
@@ -85,5 +87,5 @@ export function createEngine(parts: EngineParts): Engine {
 /** Loads the target (and --draft / --datastore) through engine/load.ts. */
 export async function openEngine(opts: LoadOptions & { maxBatchTokens?: number }): Promise<Engine> {
   const loaded = await loadEngine(opts);
-  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose, maxBatchTokens: opts.maxBatchTokens });
+  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose, maxBatchTokens: opts.maxBatchTokens, log: opts.log });
 }

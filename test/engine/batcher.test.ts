@@ -7,6 +7,7 @@ import { generate, type EngineResources, type GenerateRequest, type GenerateResu
 import { GREEDY } from '../../common/sampling.ts';
 import { ModelRunner } from '../../model/runner.ts';
 import { Rng } from '../../common/rng.ts';
+import type { Logger } from '../../common/log.ts';
 import { testModel, truncatedDraft } from '../helpers/models.ts';
 
 const TARGET = { arch: 'llama' as const, seed: 41, layers: 3, hidden: 32, heads: 4, kvHeads: 2, vocab: 300, intermediate: 48 };
@@ -145,4 +146,26 @@ t.test('by default a shared step verifies no drafts, and the outputs are still e
   t.same(outs.map((o) => o.tokens), refs);
   t.ok(batcher.counts.sharedForwards > before, 'steps were shared');
   t.equal(batcher.allocations.length, 0, 'no tree was sized across the batch');
+});
+
+t.test('without the memory for a second copy of the weights, the batched graph stays closed and generations take turns', async (t) => {
+  const dir = testModel('batch-target', TARGET);
+  const runner = await ModelRunner.load(dir, { threads: 1 });
+  const warnings: string[] = [];
+  const log = { warn: (_o: unknown, msg: string) => warnings.push(msg) } as unknown as Logger;
+  const batcher = new Batcher(runner, { maxBatchTokens: 512, freeMemoryBytes: () => 1024, log });
+  t.teardown(async () => {
+    await batcher.dispose();
+    await runner.dispose();
+  });
+  await t.rejects(batcher.warm(), /batched graph not opened/);
+  t.equal(batcher.batched, false);
+  t.match(warnings[0], /continuous batching off: .* MB are free/);
+  const ps = prompts().slice(0, 4);
+  const refs: number[][] = [];
+  for (const p of ps) refs.push((await generate(runner, { promptTokens: p, maxTokens: 12, sampling: GREEDY, eosIds: [], drafters: ['none'] })).tokens);
+  const outs = await Promise.all(ps.map((p) => member(batcher, runner, { promptTokens: p, maxTokens: 12, sampling: GREEDY, eosIds: [], drafters: ['recycling', 'lookup'] }, 0, {})));
+  t.same(outs.map((o) => o.tokens), refs, 'outputs are unchanged');
+  t.equal(batcher.batched, false);
+  t.equal(warnings.length, 1, 'said once');
 });
