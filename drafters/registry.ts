@@ -51,7 +51,7 @@ const REGISTRY: Record<string, Entry> = {
 };
 
 /** What `sprig generate` and `sprig serve` speculate with unless told otherwise. */
-export const DEFAULT_DRAFTERS: readonly string[] = Object.freeze(['recycling', 'lookup']);
+export const DEFAULT_DRAFTERS: readonly string[] = Object.freeze(['suffix', 'recycling', 'lookup']);
 
 /** Every accepted --drafters name; registerDrafter() adds to it. */
 export const DRAFTER_NAMES = ['none', ...Object.keys(REGISTRY)];
