@@ -13,7 +13,7 @@ import type { Logger } from '../common/log.ts';
 import { errors } from '../common/errors.ts';
 import { BatchRunner, type BatchItem } from '../model/batch-runner.ts';
 import type { KvCache } from '../model/kv-cache.ts';
-import { causalBias, type ModelRunner } from '../model/runner.ts';
+import { prefillInChunks, type ModelRunner } from '../model/runner.ts';
 import type { SizeChoice } from '../trees/expander.ts';
 import { OnlineCost, verifyCostCurve } from './verify-cost.ts';
 
@@ -83,19 +83,8 @@ class Slot implements BatchSlot {
     return this.batcher.arrive(this, { cache, tokens, positions, bias, logitRows });
   }
 
-  async prefill(cache: KvCache, tokens: ArrayLike<number>): Promise<Float32Array> {
-    if (tokens.length === 0) throw errors.internal('prefill over zero tokens');
-    this.batcher.runner.checkFits(cache.length + tokens.length);
-    let logits: Float32Array | null = null;
-    for (let s = 0; s < tokens.length;) {
-      const e = Math.min(tokens.length, s + this.batcher.prefillChunk());
-      const chunk = Array.prototype.slice.call(tokens, s, e) as number[];
-      const n = chunk.length;
-      logits = await this.forward(cache, chunk, chunk.map((_, i) => cache.length + i), causalBias(n, cache.length), [n - 1]);
-      cache.commitAll();
-      s = e;
-    }
-    return logits as Float32Array;
+  prefill(cache: KvCache, tokens: ArrayLike<number>): Promise<Float32Array> {
+    return prefillInChunks(this.batcher.runner, cache, tokens, () => this.batcher.prefillChunk(), (c, t, p, b, r) => this.forward(c, t, p, b, r));
   }
 
   allocate(values: readonly number[], cap: number, single: () => SizeChoice): Promise<SizeChoice> {

@@ -8,7 +8,7 @@ import type { AdjacencyMatrix } from '../drafters/recycling.ts';
 import type { SuffixCache } from '../drafters/suffix-cache.ts';
 import { createDrafters, parseDrafters } from '../drafters/registry.ts';
 import { Rng, randomSeed } from '../common/rng.ts';
-import type { SamplingParams } from '../common/sampling.ts';
+import { isGreedy, type SamplingParams } from '../common/sampling.ts';
 import { speculativeStep, type SpecState } from './speculative-step.ts';
 import { StatsRecorder, type SpeculationStats } from './stats.ts';
 import { sharedCalibration } from './calibration.ts';
@@ -20,7 +20,6 @@ import { StopChecker, type FinishReason } from './stopping.ts';
 import type { BatchSlot } from './batcher.ts';
 import type { PrefixCache } from './prefix-cache.ts';
 import { TreeConstraint, type ConstraintRequest } from './constraint.ts';
-import { isGreedy } from '../common/sampling.ts';
 
 export interface GenerateRequest {
   /** Prompt ids, including any BOS the tokenizer adds. At least one. */

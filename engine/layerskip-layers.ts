@@ -7,11 +7,9 @@
 // 64-token prefix, and the target's verify curve t_verify(n) (engine/verify-cost.ts).
 // Score: the best chain of γ ≤ 8 drafts, E[tokens] / ms = (1 − α^(γ+1)) / (1 − α) / (γ·t_k + t_verify(γ + 1)).
 // Measurements are kept on disk per compiled graph and thread count, like the verify curve.
-import fs from 'node:fs';
-import path from 'node:path';
 import { argmax } from '../common/sampling.ts';
 import type { Logger } from '../common/log.ts';
-import { cacheRoot } from '../model/compile.ts';
+import { measuredOnce } from './measured.ts';
 import { causalBias, type ModelRunner } from '../model/runner.ts';
 import type { CostCurve } from '../trees/expander.ts';
 import { verifyCostCurve } from './verify-cost.ts';
@@ -61,22 +59,7 @@ export function pickLayers(measured: readonly ExitMeasurement[], verify: CostCur
 /** Chooses k for this runner (its graph must have early exits), measuring once per graph and thread count. */
 export async function chooseLayerskipLayers(runner: ModelRunner, log?: Logger): Promise<LayerChoice> {
   if (runner.earlyExits.length === 0) throw new Error('chooseLayerskipLayers: the runner has no early exits');
-  const file = path.join(cacheRoot(), 'layerskip', `${path.basename(path.dirname(runner.compileInfo.modelPath))}-t${runner.threads}.json`);
-  let measured: ExitMeasurement[] | null;
-  try {
-    measured = JSON.parse(fs.readFileSync(file, 'utf8')).exits;
-  } catch {
-    measured = null;
-  }
-  if (!measured) {
-    measured = await measureExits(runner);
-    try {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, JSON.stringify({ measured: new Date().toISOString(), exits: measured }));
-    } catch {
-      // NOTE: a read-only cache only costs a re-measurement next start.
-    }
-  }
+  const measured = await measuredOnce('layerskip', runner, () => measureExits(runner));
   const choice = pickLayers(measured, await verifyCostCurve(runner));
   log?.info({ layers: choice.k, of: runner.spec.numLayers, exits: choice.scores.map((s) => ({ k: s.k, alpha: +s.alpha.toFixed(3), draftMs: +s.draftMs.toFixed(3), chain: s.chain, speedup: +(s.tokensPerMs / choice.plainTokensPerMs).toFixed(2) })) }, `layerskip drafts with ${choice.k} of ${runner.spec.numLayers} layers (--layerskip-layers K to fix it)`);
   return choice;

@@ -1,10 +1,8 @@
 // Measures t_verify(n), the time of one target forward over n tokens, on this machine, once per model
 // (cached on disk by compiled-graph key and thread count). The expander sizes trees against it.
-import fs from 'node:fs';
-import path from 'node:path';
-import { cacheRoot } from '../model/compile.ts';
 import { causalBias, type ModelRunner } from '../model/runner.ts';
 import { piecewiseCost, type CostCurve } from '../trees/expander.ts';
+import { measuredOnce } from './measured.ts';
 
 export const COST_SIZES = [1, 2, 4, 8, 12, 16, 24, 32, 48, 65];
 /** Measuring stops adding sizes past this much time (a big model's large forwards are extrapolated). */
@@ -21,22 +19,7 @@ const memo = new WeakMap<ModelRunner, CostCurve>();
 export async function verifyCostCurve(runner: ModelRunner): Promise<CostCurve> {
   const hit = memo.get(runner);
   if (hit) return hit;
-  const file = path.join(cacheRoot(), 'verify-cost', `${path.basename(path.dirname(runner.compileInfo.modelPath))}-t${runner.threads}.json`);
-  let points: CostPoint[] | null;
-  try {
-    points = JSON.parse(fs.readFileSync(file, 'utf8')).points;
-  } catch {
-    points = null;
-  }
-  if (!points) {
-    points = await measureVerifyCost(runner);
-    try {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, JSON.stringify({ measured: new Date().toISOString(), points }));
-    } catch {
-      // NOTE: a read-only cache only costs a re-measurement next start.
-    }
-  }
+  const points = await measuredOnce('verify-cost', runner, () => measureVerifyCost(runner));
   const curve = piecewiseCost(points);
   memo.set(runner, curve);
   return curve;

@@ -16,6 +16,9 @@ import { createSession, floatTensor, int64Tensor, type Feeds, type OnnxSession }
  */
 export const DEFAULT_MAX_CONTEXT = 16384;
 
+/** The past of a layer an early exit skips. */
+const EMPTY = new Float32Array(0);
+
 /** Additive bias value for masked positions (finite, so no inf − inf NaNs in fused kernels). */
 export const MASKED = -1e30;
 
@@ -123,11 +126,10 @@ export class ModelRunner {
       logits_rows: int64Tensor(rows, [rows.length]),
     };
     if (this.earlyExits.length) feeds.exit_layer = int64Tensor([layers], [1]);
-    const empty = new Float32Array(0);
     for (let l = 0; l < numLayers; l++) {
       // Layers past an early exit never run: their pasts go in empty.
-      feeds[`past_key.${l}`] = floatTensor(l < layers ? cache.pastKeys(l) : empty, [1, l < layers ? past : 0, numKvHeads * headDim]);
-      feeds[`past_value.${l}`] = floatTensor(l < layers ? cache.pastValues(l) : empty, [1, l < layers ? past : 0, numKvHeads * headDim]);
+      feeds[`past_key.${l}`] = floatTensor(l < layers ? cache.pastKeys(l) : EMPTY, [1, l < layers ? past : 0, numKvHeads * headDim]);
+      feeds[`past_value.${l}`] = floatTensor(l < layers ? cache.pastValues(l) : EMPTY, [1, l < layers ? past : 0, numKvHeads * headDim]);
     }
     const out = await this.session.run(feeds);
     for (let l = 0; l < layers; l++) {
@@ -141,18 +143,7 @@ export class ModelRunner {
    * Returns the logits of the last token [vocab].
    */
   async prefill(cache: KvCache, tokens: ArrayLike<number>): Promise<Float32Array> {
-    if (tokens.length === 0) throw errors.internal('prefill over zero tokens');
-    this.checkFits(cache.length + tokens.length);
-    let logits: Float32Array | null = null;
-    for (let s = 0; s < tokens.length; s += this.prefillChunk) {
-      const e = Math.min(tokens.length, s + this.prefillChunk);
-      const chunk = Array.prototype.slice.call(tokens, s, e) as number[];
-      const n = chunk.length;
-      const positions = chunk.map((_, i) => cache.length + i);
-      logits = await this.forward(cache, chunk, positions, causalBias(n, cache.length), [n - 1]);
-      cache.commitAll();
-    }
-    return logits as Float32Array;
+    return prefillInChunks(this, cache, tokens, () => this.prefillChunk, (c, t, p, b, r) => this.forward(c, t, p, b, r));
   }
 
   /** What forward() checks before it runs: sizes, positions inside the window, token ids inside the vocabulary. */
@@ -194,6 +185,27 @@ export class ModelRunner {
  */
 export function defaultThreads(parameters: number): number {
   return parameters < 20_000_000 ? 1 : os.availableParallelism();
+}
+
+type ForwardFn = (cache: KvCache, tokens: ArrayLike<number>, positions: ArrayLike<number>, bias: Float32Array, logitRows?: ArrayLike<number>) => Promise<Float32Array>;
+
+/**
+ * Runs `tokens` causally after the committed prefix through `forward`, in chunks of chunkSize() tokens (asked
+ * before each chunk), committing all of them. Returns the logits of the last token [vocab].
+ */
+export async function prefillInChunks(runner: ModelRunner, cache: KvCache, tokens: ArrayLike<number>, chunkSize: () => number, forward: ForwardFn): Promise<Float32Array> {
+  if (tokens.length === 0) throw errors.internal('prefill over zero tokens');
+  runner.checkFits(cache.length + tokens.length);
+  let logits: Float32Array | null = null;
+  for (let s = 0; s < tokens.length;) {
+    const e = Math.min(tokens.length, s + chunkSize());
+    const chunk = Array.prototype.slice.call(tokens, s, e) as number[];
+    const n = chunk.length;
+    logits = await forward(cache, chunk, chunk.map((_, i) => cache.length + i), causalBias(n, cache.length), [n - 1]);
+    cache.commitAll();
+    s = e;
+  }
+  return logits as Float32Array;
 }
 
 /** Causal additive bias for n new tokens after `past` committed ones. [n, past + n] */
