@@ -25,6 +25,14 @@ export function budgetArg(v: string): number | 'auto' {
   return intArg('--tree-budget', 0)(v);
 }
 
+/** A switch given as on or off (--engine-thread on). */
+export function onOffArg(flag: string) {
+  return (v: string): boolean => {
+    if (v !== 'on' && v !== 'off') throw new InvalidArgumentError(`${flag} must be on or off, got ${JSON.stringify(v)}`);
+    return v === 'on';
+  };
+}
+
 /** --quantize / --draft-quantize: none, q8 or q4. */
 export function quantizeArg(flag: string) {
   return (v: string): QuantizeMode => {

@@ -5,7 +5,7 @@ import { DEFAULT_DRAFTERS, DRAFTER_NAMES } from '../drafters/registry.ts';
 import { DEFAULT_SUFFIX_CACHE_REQUESTS } from '../drafters/suffix-cache.ts';
 import { DEFAULT_SERVER_CONFIG as D } from '../server/config.ts';
 import { startServer, type ServeOptions } from '../server/main.ts';
-import { budgetArg, CTX_HELP, intArg, QUANTIZE_HELP, quantizeArg } from './args.ts';
+import { budgetArg, CTX_HELP, intArg, onOffArg, QUANTIZE_HELP, quantizeArg } from './args.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
 
 function listArg(v: string): string[] {
@@ -46,6 +46,7 @@ export function registerServe(program: Command): void {
     .addOption(opt('--max-body-bytes <n>', 'largest request body accepted (413 beyond)', 'SPRIG_MAX_BODY_BYTES').argParser(intArg('--max-body-bytes', 1024)).default(D.bodyLimitBytes))
     .addOption(opt('--drain-timeout-ms <n>', 'on SIGTERM, how long running requests may finish', 'SPRIG_DRAIN_TIMEOUT_MS').argParser(intArg('--drain-timeout-ms', 0)).default(D.drainTimeoutMs))
     .addOption(opt('--stream-interval-ms <n>', 'gather streamed tokens this long into one chunk (0 = every step at once)', 'SPRIG_STREAM_INTERVAL_MS').argParser(intArg('--stream-interval-ms', 0)).default(D.streamIntervalMs))
+    .addOption(opt('--engine-thread <on|off>', 'run the engine (onnxruntime, KV, drafters) in a worker thread, off the event loop that serves HTTP; off runs it on the event loop (for debugging)', 'SPRIG_ENGINE_THREAD').argParser(onOffArg('--engine-thread')).default(true, 'on'))
     .addOption(opt('--kv-cache-mb <n>', 'prefix cache: MiB of K/V rows kept to reuse shared prompt prefixes across requests, least recently used evicted first (0 = off)', 'SPRIG_KV_CACHE_MB').argParser(intArg('--kv-cache-mb', 0)).default(D.kvCacheMb))
     .action(async (flags: ServeFlags) => {
       const server = await startServer(serveOptions(flags));
@@ -94,6 +95,7 @@ export interface ServeFlags {
   drainTimeoutMs: number;
   streamIntervalMs: number;
   kvCacheMb: number;
+  engineThread: boolean;
 }
 
 export function serveOptions(f: ServeFlags): ServeOptions {
@@ -127,5 +129,6 @@ export function serveOptions(f: ServeFlags): ServeOptions {
     drainTimeoutMs: f.drainTimeoutMs,
     streamIntervalMs: f.streamIntervalMs,
     kvCacheMb: f.kvCacheMb,
+    engineThread: f.engineThread,
   };
 }

@@ -68,6 +68,8 @@ export const errors = {
   checksumMismatch: make('SPRIG_ERR_CHECKSUM_MISMATCH', 502, 'server_error'),
   /** The Hugging Face Hub refused access to a gated or private repository (no HF_TOKEN, or a refused one). */
   hubAuth: make('SPRIG_ERR_HUB_AUTH', 502, 'server_error'),
+  /** The engine's worker thread stopped (crash, out of memory): requests in flight fail and the server is no longer ready. */
+  engineStopped: make('SPRIG_ERR_ENGINE_STOPPED', 500, 'server_error'),
   /** An internal invariant failed: a bug. */
   internal: make('SPRIG_ERR_INTERNAL', 500, 'server_error'),
 };

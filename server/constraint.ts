@@ -3,9 +3,10 @@
 import type { ConstraintRequest } from '../engine/constraint.ts';
 import { bannedTokens, vocabInfo } from '../grammar/vocab.ts';
 import { compileGrammar, type GrammarSpec } from '../grammar/xgrammar.ts';
-import type { Engine } from './engine.ts';
+import type { Tokenizer } from '../model/tokenizer.ts';
 
-export async function compileConstraint(engine: Engine, spec: GrammarSpec): Promise<ConstraintRequest> {
-  const info = vocabInfo(engine.tokenizer, engine.runner.compileInfo.modelPath, engine.runner.vocab);
+/** modelKey: the model's identity (its graph's path); width: its logits' row length. Runs where the engine runs. */
+export async function constraintFor(tokenizer: Tokenizer, modelKey: string, width: number, spec: GrammarSpec): Promise<ConstraintRequest> {
+  const info = vocabInfo(tokenizer, modelKey, width);
   return { grammar: await compileGrammar(info, spec), banned: bannedTokens(info, spec) };
 }

@@ -3,14 +3,13 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { errors, type SprigError } from '../common/errors.ts';
 import type { SpeculationStats } from '../engine/stats.ts';
-import { promptLogprobs, type TokenLogprob } from '../engine/logprobs.ts';
+import type { TokenLogprob } from '../engine/logprobs.ts';
 import type { GenerateResult } from '../engine/generate.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { IncrementalDetokenizer } from '../model/detokenizer.ts';
 import type { ServerConfig } from './config.ts';
 import type { Engine } from './engine.ts';
 import type { Metrics } from './metrics.ts';
-import type { PrefixCache } from '../engine/prefix-cache.ts';
 import type { GenerationPlan } from './params.ts';
 import type { Prompt } from './prompts.ts';
 import type { Lease, Scheduler } from './scheduler.ts';
@@ -32,8 +31,8 @@ export interface JobContext {
   config: ServerConfig;
   /** Running jobs, so shutdown can cut them off. */
   active: Set<Job>;
-  /** The model's prefix cache; null or absent = off. */
-  prefixCache?: PrefixCache | null;
+  /** The model's prefix cache (engine.openPrefixCache's id); null or absent = off. */
+  prefixCache?: number | null;
 }
 
 /** Receives text as it is decided. Sinks MUST NOT throw. */
@@ -205,7 +204,7 @@ export class Job {
       // With logprobs, the echoed prompt's tokens are scored too (what evaluation harnesses ask for).
       let lps: TokenLogprobOut[] | undefined;
       if (wantLogprobs) {
-        const scored = await promptLogprobs(engine.runner, c.prompt.tokens, this.plan.logprobs ?? 0);
+        const scored = await engine.promptLogprobs(c.prompt.tokens, this.plan.logprobs ?? 0);
         lps = scored.map((lp, i) => {
           const prev = i > 0 ? c.prompt.tokens[i - 1] : undefined;
           return lp ? describeLogprob(engine.tokenizer, prev, c.prompt.tokens[i], lp) : { token: tokenText(engine.tokenizer, undefined, c.prompt.tokens[i]), logprob: null, top: null };
@@ -215,9 +214,9 @@ export class Job {
       emit(c.prompt.text, lps);
     }
 
-    // Text work (detokenize, stop strings, write) is batched: onnxruntime-node computes ON the main thread
-    // (its run() is a synchronous call inside setImmediate), so every write or decode delays the next
-    // forward. With --stream-interval-ms > 0, tokens gather for that long and go out as one chunk (vLLM's
+    // Text work (detokenize, stop strings, write) is batched: with --engine-thread off onnxruntime-node computes
+    // ON the main thread (its run() is a synchronous call inside setImmediate), so every write or decode delays
+    // the next forward; in the worker it competes for the cores. With --stream-interval-ms > 0, tokens gather for that long and go out as one chunk (vLLM's
     // stream_interval); 0 sends each step as soon as the event loop is free. A stop string found while
     // draining aborts the generation at its next step; tokens past the stop are dropped.
     let pending: number[] = [];

@@ -4,11 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import { errors } from '../common/errors.ts';
 import { logger as processLogger, type Logger } from '../common/log.ts';
 import { parseDrafters } from '../drafters/registry.ts';
-import { verifyCostCurve } from '../engine/verify-cost.ts';
 import { layerskipSetting } from '../engine/layerskip-layers.ts';
 import { buildApp } from './app.ts';
 import { resolveServerConfig, type ServerConfig } from './config.ts';
 import { openEngine, type Engine } from './engine.ts';
+import { openEngineThread } from './engine-thread.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
 
 export interface ServeOptions extends Partial<ServerConfig> {
@@ -32,6 +32,8 @@ export interface ServeOptions extends Partial<ServerConfig> {
   draftQuantize?: QuantizeMode;
   /** --ctx-size: context window (0 = the model's own, capped). */
   ctxSize?: number;
+  /** --engine-thread: run the engine in a worker thread (default), or on the event loop (false: for debugging). */
+  engineThread?: boolean;
 }
 
 export interface StartDeps {
@@ -53,7 +55,9 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   const config = resolveServerConfig(opts);
   const drafters = parseDrafters(config.drafters, '--drafters');
   if (drafters.includes('draft') && !opts.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
-  const loading = deps.engine ?? openEngine({ model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, suffixCache: opts.suffixCache, suffixCacheRequests: opts.suffixCacheRequests, layerskip: layerskipSetting(drafters, opts.layerskipLayers), threads: opts.threads, maxBatchTokens: config.maxBatchTokens, log: log.child({ component: 'engine' }) });
+  const engineThread = opts.engineThread ?? true;
+  const loadOptions = { model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, suffixCache: opts.suffixCache, suffixCacheRequests: opts.suffixCacheRequests, layerskip: layerskipSetting(drafters, opts.layerskipLayers), threads: opts.threads, maxBatchTokens: config.maxBatchTokens, log: log.child({ component: 'engine' }) };
+  const loading = deps.engine ?? (engineThread ? openEngineThread(loadOptions) : openEngine(loadOptions));
   const app = buildApp(config, { engine: loading, logger: log });
   let url: string;
   try {
@@ -69,7 +73,7 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   try {
     engine = await loading;
     // The 'auto' tree budget needs this machine's verify-cost curve: measure it before /health says ready.
-    if (drafters.length > 0 && config.treeBudget === 'auto') await verifyCostCurve(engine.runner);
+    if (drafters.length > 0 && config.treeBudget === 'auto') await engine.measureVerifyCost();
     // NOTE: the batched graph (a second session: a second copy of the weights) opens at the first step that two
     // generations share, not here, so a server that never sees concurrent requests never pays its memory.
   } catch (e) {
@@ -79,7 +83,7 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   const encoder = await app.sprig.getEncoder();
   encoder.warm();
   log.info({ maxTokenBytes: encoder.bound.maxTokenBytes, tokenizerThread: encoder.threaded }, 'prompt bound ready');
-  log.info({ model: engine.modelId, contextLength: engine.contextLength, drafters: drafters.length ? drafters : ['none'], maxConcurrent: config.maxConcurrent, maxBatchTokens: config.maxBatchTokens, maxQueue: config.maxQueue }, 'model ready');
+  log.info({ model: engine.modelId, engineThread: deps.engine ? undefined : engineThread, contextLength: engine.contextLength, drafters: drafters.length ? drafters : ['none'], maxConcurrent: config.maxConcurrent, maxBatchTokens: config.maxBatchTokens, maxQueue: config.maxQueue }, 'model ready');
 
   let closing: Promise<void> | null = null;
   const shutdown = () => (closing ??= (async () => {

@@ -3,11 +3,11 @@
 import { errors } from '../common/errors.ts';
 import { parseDrafters } from '../drafters/registry.ts';
 import type { SamplingParams } from '../common/sampling.ts';
-import type { ConstraintRequest } from '../engine/constraint.ts';
 import { grammarSpecOf } from '../grammar/spec.ts';
 import type { GrammarSpec } from '../grammar/xgrammar.ts';
 import { toolPlanOf, type ToolPlan } from '../grammar/tool-spec.ts';
 import type { ServerConfig } from './config.ts';
+import type { EngineConstraint } from './engine.ts';
 import type { ChatBody, CommonBody, CompletionBody } from './schemas/openai.ts';
 
 export interface GenerationPlan {
@@ -31,7 +31,7 @@ export interface GenerationPlan {
   maxTreeTokens?: number;
   /** Structured output: what the request constrains to; the route compiles it into `constraint`. */
   grammar?: GrammarSpec;
-  constraint?: ConstraintRequest;
+  constraint?: EngineConstraint;
   /** Chat with tools (grammar/tool-spec.ts): what the template gets, how the reply is read, any constraint. */
   tools?: ToolPlan;
 }

@@ -1,6 +1,5 @@
 // What the routes share: config, the engine (null until loaded), scheduler, metrics and running jobs.
 import type { FastifyBaseLogger } from 'fastify';
-import { PrefixCache } from '../engine/prefix-cache.ts';
 import type { ServerConfig } from './config.ts';
 import type { Engine } from './engine.ts';
 import type { CancelKind, Job, JobContext } from './job.ts';
@@ -12,8 +11,8 @@ export class ServerState {
   engine: Engine | null = null;
   /** Tokenizes prompts off the event loop and bounds them; made with the engine. */
   encoder: PromptEncoder | null = null;
-  /** The model's prefix cache (--kv-cache-mb), shared by every request; made with the engine, null when off. */
-  prefixCache: PrefixCache | null = null;
+  /** The model's prefix cache (--kv-cache-mb; engine.openPrefixCache's id), shared by every request; null when off. */
+  prefixCache: number | null = null;
   readonly active = new Set<Job>();
   readonly ready: Promise<Engine>;
   /** From shutdown() until the listener closes: /health says so and new generations get 503. */
@@ -28,7 +27,7 @@ export class ServerState {
   ) {
     this.ready = Promise.resolve(engine).then((e) => {
       this.encoder = new PromptEncoder(e.tokenizer, e.tokenizerPath, log);
-      if (config.kvCacheMb > 0) this.prefixCache = PrefixCache.forModel(e.runner.spec, config.kvCacheMb * 2 ** 20);
+      if (config.kvCacheMb > 0) this.prefixCache = e.openPrefixCache(config.kvCacheMb * 2 ** 20);
       this.engine = e;
       return e;
     });

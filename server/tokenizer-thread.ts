@@ -4,13 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { errors } from '../common/errors.ts';
 import type { EncodeMessage, EncodeReply } from './tokenizer-worker.ts';
-
-/** The worker runs TypeScript through tsx, registered inside it (module hooks do not reach workers). */
-function bootstrap(): string {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./tokenizer-worker.ts', import.meta.url).href;
-  return `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-}
+import { workerBootstrap } from './worker-bootstrap.ts';
 
 interface Pending {
   resolve(ids: number[]): void;
@@ -55,7 +49,7 @@ export class TokenizerThread {
   private start(): Worker {
     if (this.closed) throw errors.internal('the tokenizer thread was closed');
     if (this.worker) return this.worker;
-    const worker = new Worker(bootstrap(), { eval: true, workerData: { modelPath: this.modelPath } });
+    const worker = new Worker(workerBootstrap(new URL('./tokenizer-worker.ts', import.meta.url)), { eval: true, workerData: { modelPath: this.modelPath } });
     worker.unref();
     worker.on('message', (msg: EncodeReply) => {
       const p = this.pending.get(msg.id);

@@ -4,7 +4,6 @@ import { chatLogprobs, checkModel, planGeneration, planTools, rejectUnsupportedC
 import { chatPrompt, promptRoom } from '../prompts.ts';
 import { chatBodySchema, chatResponseSchema, errorResponseSchema, type ChatBody } from '../schemas/openai.ts';
 import { serveJob } from '../serve-job.ts';
-import { compileConstraint } from '../constraint.ts';
 import type { ServerState } from '../state.ts';
 
 export function registerChatCompletions(app: FastifyInstance, state: ServerState): void {
@@ -18,7 +17,7 @@ export function registerChatCompletions(app: FastifyInstance, state: ServerState
     // max_completion_tokens wins over the deprecated max_tokens; neither means "fill the window".
     const plan = planGeneration(body, body.max_completion_tokens ?? body.max_tokens ?? null, state.config, engine, chatLogprobs(body));
     planTools(body, plan, engine.tokenizer.chatTemplate); // tools go to the template; required/named calls are constrained
-    if (plan.grammar) plan.constraint = await compileConstraint(engine, plan.grammar);
+    if (plan.grammar) plan.constraint = await engine.compileConstraint(plan.grammar);
     const room = promptRoom(engine.contextLength, plan.maxTokens, 'messages');
     const prompt = await chatPrompt(body.messages, await state.getEncoder(), engine.tokenizer, room, plan.tools?.tools);
     return serveJob(state, request, reply, 'chat', [prompt], plan);

@@ -5,7 +5,6 @@ import { checkModel, completionLogprobs, planGeneration, rejectUnsupportedComple
 import { completionPrompts, promptRoom } from '../prompts.ts';
 import { completionBodySchema, completionResponseSchema, errorResponseSchema, type CompletionBody } from '../schemas/openai.ts';
 import { serveJob } from '../serve-job.ts';
-import { compileConstraint } from '../constraint.ts';
 import type { ServerState } from '../state.ts';
 
 /** OpenAI's default for /v1/completions when max_tokens is left out. */
@@ -26,7 +25,7 @@ export function registerCompletions(app: FastifyInstance, state: ServerState): v
     if (numPrompts * plan.n > MAX_CHOICES) {
       throw errors.invalidParam(`${numPrompts} prompts × n=${plan.n} asks for ${numPrompts * plan.n} choices; at most ${MAX_CHOICES} per request`, 'n');
     }
-    if (plan.grammar) plan.constraint = await compileConstraint(engine, plan.grammar);
+    if (plan.grammar) plan.constraint = await engine.compileConstraint(plan.grammar);
     const room = promptRoom(engine.contextLength, plan.maxTokens, 'prompt');
     const prompts = await completionPrompts(body.prompt, await state.getEncoder(), engine.tokenizer, engine.vocabSize, room);
     return serveJob(state, request, reply, 'completion', prompts, plan, body.echo === true);

@@ -1,0 +1,102 @@
+// Worker-thread entry (see server/engine-thread.ts): loads the engine (onnxruntime sessions, KV, drafters,
+// batcher) with the server's LoadOptions and answers server/engine-protocol.ts messages with the same in-process
+// Engine the server would otherwise hold. It NEVER tokenizes for the server and holds no HTTP state.
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { loadEngine } from '../engine/load.ts';
+import type { ModelRunner } from '../model/runner.ts';
+import { createEngine, type Engine } from './engine.ts';
+import { toWireError, type EngineFacts, type FromWorker, type ToWorker, type WorkerStart } from './engine-protocol.ts';
+
+const port = parentPort!;
+const start = workerData as WorkerStart;
+const send = (msg: FromWorker, transfer?: Transferable[]) => port.postMessage(msg, transfer as never);
+// The worker's records go to the server's logger, which filters, redacts and writes them.
+const log = pino({ level: start.logLevel }, { write: (line: string) => send({ type: 'log', line }) });
+
+/** Target forwards run in this thread (what 'probe' reports). */
+let forwards = 0;
+
+function countForwards(runner: ModelRunner): void {
+  const forward = runner.forward.bind(runner);
+  runner.forward = (...args) => {
+    forwards++;
+    return forward(...args);
+  };
+}
+
+async function open(): Promise<Engine> {
+  const loaded = await loadEngine({ ...start.load, log });
+  countForwards(loaded.runner);
+  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose, maxBatchTokens: start.load.maxBatchTokens, log });
+}
+
+function serve(engine: Engine): void {
+  const running = new Map<number, AbortController>();
+  const prefixCaches = new Map<number, number>(); // the server's cache id → the engine's
+  const reply = (id: number, work: Promise<FromWorker & { type: 'done' }>) =>
+    work.then((msg) => send(msg), (e: unknown) => send({ type: 'error', id, error: toWireError(e) }));
+  port.on('message', (msg: ToWorker) => {
+    switch (msg.type) {
+      case 'generate': {
+        const ctl = new AbortController();
+        running.set(msg.id, ctl);
+        const { grammar, prefixCache, ...req } = msg.req;
+        reply(msg.id, (async () => {
+          try {
+            const constraint = grammar && (await engine.compileConstraint(grammar));
+            const cache = prefixCache === undefined ? undefined : prefixCaches.get(prefixCache);
+            const result = await engine.generate({ ...req, constraint, prefixCache: cache, signal: ctl.signal }, (tokens, logprobs, details) => {
+              send({ type: 'tokens', id: msg.id, tokens, logprobs, details });
+            });
+            return { type: 'done', id: msg.id, result };
+          } finally {
+            running.delete(msg.id);
+          }
+        })());
+        return;
+      }
+      case 'cancel':
+        running.get(msg.id)?.abort();
+        return;
+      case 'prompt-logprobs':
+        reply(msg.id, engine.promptLogprobs(Array.from(msg.tokens), msg.k).then((result) => ({ type: 'done', id: msg.id, result })));
+        return;
+      case 'constraint':
+        // Compiled here and cached (grammar/xgrammar.ts); the generate that follows finds it in the cache.
+        reply(msg.id, engine.compileConstraint(msg.spec).then(() => ({ type: 'done', id: msg.id })));
+        return;
+      case 'verify-cost':
+        reply(msg.id, engine.measureVerifyCost().then(() => ({ type: 'done', id: msg.id })));
+        return;
+      case 'prefix-cache':
+        prefixCaches.set(msg.cacheId, engine.openPrefixCache(msg.budgetBytes));
+        return;
+      case 'probe':
+        send({ type: 'done', id: msg.id, result: { threadId, forwards } });
+        return;
+      case 'dispose':
+        // Saves drafter state (--recycling-state, --suffix-cache) and frees the sessions; the server then ends the thread.
+        reply(msg.id, engine.dispose().then(() => ({ type: 'done', id: msg.id })));
+        return;
+      case 'crash':
+        if (start.testHooks) setImmediate(() => { throw new Error('crash requested by a test'); });
+        return;
+    }
+  });
+}
+
+open().then((engine) => {
+  const facts: EngineFacts = {
+    modelId: engine.modelId,
+    created: engine.created,
+    contextLength: engine.contextLength,
+    vocabSize: engine.vocabSize,
+    maxTreeTokens: engine.maxTreeTokens,
+    hasDraftModel: engine.hasDraftModel,
+    tokenizerPath: engine.tokenizerPath!,
+    threadId,
+  };
+  serve(engine);
+  send({ type: 'ready', facts });
+}, (e: unknown) => send({ type: 'load-error', error: toWireError(e) }));
