@@ -14,8 +14,15 @@ export interface WorkerStart {
   load: Omit<LoadOptions, 'log'> & { maxBatchTokens?: number };
   /** The server's log level: the worker's records go to the server's logger. */
   logLevel: string;
-  /** Answer 'crash' (tests only: SPRIG_ENGINE_TEST_HOOKS=1). */
-  testHooks: boolean;
+  testHooks?: EngineTestHooks;
+}
+
+/** Tests only: what the worker does that no server should. */
+export interface EngineTestHooks {
+  /** Answer 'crash' by dying. */
+  crash?: boolean;
+  /** Sleep this long before every target forward (so a test can act while a generation runs). */
+  forwardDelayMs?: number;
 }
 
 /** A generation as it crosses: the request without its signal, the constraint as its spec. */

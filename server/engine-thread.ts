@@ -11,11 +11,13 @@ import type { LoadOptions } from '../engine/load.ts';
 import type { TokenLogprob } from '../engine/logprobs.ts';
 import { openModelSource } from '../model/source.ts';
 import type { Engine } from './engine.ts';
-import { fromWireError, type EngineFacts, type EngineProbe, type FromWorker, type ToWorker, type WireRequest, type WorkerStart } from './engine-protocol.ts';
+import { fromWireError, type EngineFacts, type EngineTestHooks, type EngineProbe, type FromWorker, type ToWorker, type WireRequest, type WorkerStart } from './engine-protocol.ts';
 import { workerBootstrap } from './worker-bootstrap.ts';
 
 export interface EngineThreadOptions extends LoadOptions {
   maxBatchTokens?: number;
+  /** Tests only. */
+  testHooks?: EngineTestHooks;
 }
 
 export interface EngineThread extends Engine {
@@ -23,7 +25,7 @@ export interface EngineThread extends Engine {
   readonly threadId: number;
   /** The worker's own account: its threadId and the target forwards it has run. */
   probe(): Promise<EngineProbe>;
-  /** Tests only (the worker started with SPRIG_ENGINE_TEST_HOOKS=1): the worker throws outside any handler and dies. */
+  /** Tests only (started with testHooks.crash): the worker throws outside any handler and dies. */
   crash(): void;
 }
 
@@ -35,8 +37,8 @@ interface Pending {
 
 /** Starts the worker, which loads the model; resolves once it is ready (rejects with the load's own error). */
 export async function openEngineThread(opts: EngineThreadOptions): Promise<EngineThread> {
-  const { log = processLogger, ...load } = opts;
-  const start: WorkerStart = { load, logLevel: log.level, testHooks: process.env.SPRIG_ENGINE_TEST_HOOKS === '1' };
+  const { log = processLogger, testHooks, ...load } = opts;
+  const start: WorkerStart = { load, logLevel: log.level, testHooks };
   const worker = new Worker(workerBootstrap(new URL('./engine-worker.ts', import.meta.url)), { eval: true, workerData: start, name: 'sprig-engine' });
   const pending = new Map<number, Pending>();
   let nextId = 1;

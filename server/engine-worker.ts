@@ -19,9 +19,11 @@ let forwards = 0;
 
 function countForwards(runner: ModelRunner): void {
   const forward = runner.forward.bind(runner);
+  const delayMs = start.testHooks?.forwardDelayMs ?? 0;
   runner.forward = (...args) => {
     forwards++;
-    return forward(...args);
+    if (delayMs === 0) return forward(...args);
+    return new Promise((resolve) => setTimeout(resolve, delayMs)).then(() => forward(...args));
   };
 }
 
@@ -80,7 +82,7 @@ function serve(engine: Engine): void {
         reply(msg.id, engine.dispose().then(() => ({ type: 'done', id: msg.id })));
         return;
       case 'crash':
-        if (start.testHooks) setImmediate(() => { throw new Error('crash requested by a test'); });
+        if (start.testHooks?.crash) setImmediate(() => { throw new Error('crash requested by a test'); });
         return;
     }
   });
