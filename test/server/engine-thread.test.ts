@@ -179,3 +179,29 @@ t.test('through the worker: --request-timeout-ms cuts a running generation (504)
   t.match(await res.json(), { error: { code: 'SPRIG_ERR_TIMEOUT' } });
   t.equal(server.app.sprig.scheduler.running, 0);
 });
+
+t.test('through the worker: --max-concurrent 1 --max-queue 0 answers a second request 429', async (t) => {
+  const engine = await hookedEngine({ forwardDelayMs: 15 });
+  const server = await serve(t, { drafters: ['none'], maxConcurrent: 1, maxQueue: 0 }, Promise.resolve(engine));
+  const first = post(server.url, { prompt: PROMPTS[0], max_tokens: 30, ...GREEDY });
+  while (server.app.sprig.scheduler.running < 1) await sleep(2);
+  const second = await post(server.url, { prompt: PROMPTS[1], max_tokens: 4, ...GREEDY });
+  t.equal(second.status, 429);
+  t.equal((await first).status, 200);
+});
+
+t.test('through the worker: shutdown drains (a running stream finishes), then cuts at the drain timeout', async (t) => {
+  const engine = await hookedEngine({ forwardDelayMs: 15 });
+  const server = await serve(t, { drafters: ['none'], drainTimeoutMs: 300 }, Promise.resolve(engine));
+  const short = await post(server.url, { prompt: PROMPTS[0], max_tokens: 8, ...GREEDY, stream: true });
+  const long = await post(server.url, { prompt: PROMPTS[1], max_tokens: 200, ...GREEDY, stream: true });
+  const shortFrames = short.text().then(parseSse);
+  const longFrames = long.text().then(parseSse);
+  await server.shutdown();
+  const a = await shortFrames;
+  t.match(a[a.length - 2], { choices: [{ finish_reason: 'length' }] }, 'the short stream finished in full');
+  const b = await longFrames;
+  t.equal(b[b.length - 1], '[DONE]');
+  t.match(b[b.length - 2], { error: { code: 'SPRIG_ERR_SHUTDOWN' } }, 'the long one was cut at the drain timeout');
+  t.equal(engine.failure(), null, 'the worker was disposed, not failed');
+});
