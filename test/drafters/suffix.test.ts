@@ -2,7 +2,7 @@
 // with a depth that grows with the match length; learns outputs at the end and credits the one it used.
 import t from 'tap';
 import { SuffixCache } from '../../drafters/suffix-cache.ts';
-import { SuffixDrafter } from '../../drafters/suffix.ts';
+import { DEFAULT_SUFFIX, SuffixDrafter } from '../../drafters/suffix.ts';
 import { TreeBuilder, type DraftTree } from '../../trees/draft-tree.ts';
 
 const V = 50;
@@ -23,8 +23,8 @@ t.test('per-request tree: what followed the context suffix in the prompt, its ow
   const prompt = [1, 2, 3, 4, 1, 2];
   d.begin(prompt);
   const tree = d.propose({ context: prompt, budget: 8, maxDepth: 10 })!;
-  // Match [1, 2] (2 tokens) → depth ≤ 2·1 + 1 = 3; the only earlier [1, 2] went on 3, 4, 1: probability 1 each.
-  t.same(paths(tree), ['3:1.00', '3 4:1.00', '3 4 1:1.00']);
+  // Match [1, 2] (2 tokens) → depth ≤ 2·2 + 1 = 5; the only earlier [1, 2] went on 3, 4, 1, 2: probability 1 each.
+  t.same(paths(tree), ['3:1.00', '3 4:1.00', '3 4 1:1.00', '3 4 1 2:1.00']);
   t.ok([...tree.sources.subarray(1)].every((s) => s === 1 << 4));
 });
 
@@ -51,7 +51,7 @@ t.test('the global cache: a finished output is drafted for a later request; the 
   const b = new SuffixDrafter(4, cache);
   b.begin([30, 10, 11]);
   const tree = b.propose({ context: [30, 10, 11], budget: 8, maxDepth: 10 })!;
-  t.same(paths(tree), ['12:1.00', '12 13:1.00', '12 13 14:1.00'], 'match [10, 11] → up to 3 deep');
+  t.same(paths(tree), ['12:1.00', '12 13:1.00', '12 13 14:1.00'], 'match [10, 11] → up to 5 deep; 3 tokens follow');
   const short = b.propose({ context: [30, 10, 11], budget: 8, maxDepth: 1 })!;
   t.same(paths(short), ['12:1.00'], 'the request\'s own depth limit');
 
@@ -64,15 +64,18 @@ t.test('the global cache: a finished output is drafted for a later request; the 
   t.same(cache.outputs().map((o) => Array.from(o)), [[10, 11, 12, 13, 14], [25, 26]]);
 });
 
-t.test('longer matches draft deeper: depth ≤ floor(depthPerMatch · m + depthOffset)', async (t) => {
+t.test('longer matches draft deeper: depth ≤ floor(depthPerMatch · m + depthOffset), twice the match by default', async (t) => {
   const cache = new SuffixCache(V, 4);
-  cache.add([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  cache.add(Array.from({ length: 20 }, (_, i) => i + 1));
   const d = new SuffixDrafter(4, cache);
   d.begin([0]);
   const one = d.propose({ context: [0, 3], budget: 16, maxDepth: 20 })!;
-  t.equal(Math.max(...one.depths), 2, 'match of 1 → 2 deep');
+  t.equal(Math.max(...one.depths), 3, 'match of 1 → 3 deep');
   const four = d.propose({ context: [0, 1, 2, 3, 4], budget: 16, maxDepth: 20 })!;
-  t.equal(Math.max(...four.depths), 5, 'match of 4 → 5 deep');
+  t.equal(Math.max(...four.depths), 9, 'match of 4 → 9 deep');
+  const plain = new SuffixDrafter(4, cache, { ...DEFAULT_SUFFIX, depthPerMatch: 1 });
+  plain.begin([0]);
+  t.equal(Math.max(...plain.propose({ context: [0, 1, 2, 3, 4], budget: 16, maxDepth: 20 })!.depths), 5, 'depthPerMatch 1: match of 4 → 5 deep');
   t.equal(d.propose({ context: [0, 49], budget: 16, maxDepth: 20 }), null, 'no match, no draft');
   t.equal(d.propose({ context: [0, 3], budget: 0, maxDepth: 20 }), null, 'no budget, no draft');
 });
