@@ -51,6 +51,10 @@ t.test('flags, SPRIG_* env vars and defaults', async (t) => {
   t.match(serveOptions(parseServe([], { SPRIG_KV_CACHE_MB: '8' })), { kvCacheMb: 8 });
   t.match(serveOptions(parseServe(['--kv-cache-mb', '0'])), { kvCacheMb: 0 }, '0 = the prefix cache off');
   t.throws(() => parseServe(['--kv-cache-mb', '-1']), { code: 'commander.invalidArgument' });
+  t.match(d, { engineThread: true }, 'the engine runs in a worker thread by default');
+  t.match(serveOptions(parseServe(['--engine-thread', 'off'])), { engineThread: false });
+  t.match(serveOptions(parseServe([], { SPRIG_ENGINE_THREAD: 'off' })), { engineThread: false });
+  t.throws(() => parseServe(['--engine-thread', 'yes']), { code: 'commander.invalidArgument' });
   t.throws(() => parseServe(['--max-concurrent', '0']), { code: 'commander.invalidArgument' });
   t.throws(() => parseServe(['--tree-budget', 'big']), { code: 'commander.invalidArgument' });
   t.throws(() => parseServe(['--port', 'x']), { code: 'commander.invalidArgument' });
