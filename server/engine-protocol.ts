@@ -35,7 +35,7 @@ export type ToWorker =
   | { type: 'generate'; id: number; req: WireRequest }
   /** Stops generation `id` at its next step (it then finishes as 'cancelled'). */
   | { type: 'cancel'; id: number }
-  | { type: 'prompt-logprobs'; id: number; tokens: Int32Array; k: number }
+  | { type: 'prompt-logprobs'; id: number; tokens: Int32Array /* [numTokens] */; k: number }
   | { type: 'constraint'; id: number; spec: GrammarSpec }
   | { type: 'verify-cost'; id: number }
   /** Fire and forget: the worker makes prefix cache `cacheId` before reading the next message. */
@@ -69,6 +69,7 @@ export interface EngineProbe {
 export type FromWorker =
   | { type: 'ready'; facts: EngineFacts }
   | { type: 'load-error'; error: WireError }
+  /** One step's emitted tokens [n], with their logprobs / details [n] when asked for (OnTokens' arguments). */
   | { type: 'tokens'; id: number; tokens: number[]; logprobs?: TokenLogprob[]; details?: TokenDetail[] }
   | { type: 'done'; id: number; result?: GenerateResult | (TokenLogprob | null)[] | EngineProbe }
   | { type: 'error'; id: number; error: WireError }
