@@ -1,6 +1,6 @@
 // SuffixDecoding's speculation (Oliaro et al., arXiv 2411.04975 §3.2): from the node matching the context's
 // suffix, grow a tree best-first by path probability Π count(child) / count(parent), up to a depth that
-// scales with the match length. Pure: plans a draft from the trie; the drafter adds the best plan to its tree.
+// scales with the match length; one plan over every match length at once. Pure: plans a draft from the trie.
 import type { TreeBuilder } from '../trees/draft-tree.ts';
 import type { SuffixNode } from './suffix-tree.ts';
 
@@ -31,6 +31,7 @@ export interface ExpandLimits {
 
 interface Frontier {
   prob: number; // path probability of kids[i]
+  maxDepth: number; // depth limit of the match it grows from
   parentProb: number;
   parent: SuffixNode;
   denom: number; // count the parent's children are divided by
@@ -47,14 +48,36 @@ interface Frontier {
  * plans 6 (0.75), 7 (0.75), 8 (0.25) → score 1.75.
  */
 export function planSuffix(match: SuffixNode, lim: ExpandLimits): SuffixPlan {
+  return planSuffixMerged([{ match, dangling: lim.dangling, maxDepth: lim.maxDepth }], lim);
+}
+
+/** Where one match starts a plan: its trie node, occurrences there with no continuation, its depth limit. */
+export interface PlanStart {
+  match: SuffixNode;
+  dangling: number;
+  maxDepth: number;
+}
+
+/**
+ * One best-first expansion under SEVERAL matches at once (the context's suffixes of every length): each start's
+ * children join one frontier, and a token path reached from two starts is one node, kept at the higher
+ * probability (the first popped); the subtrees under it from both starts are expanded. A single best match
+ * leaves out what only a shorter match saw follow (the paper keeps the best-scoring one); merged, the budget
+ * goes to the likeliest nodes of all of them. maxNodes counts distinct nodes.
+ *
+ * Example: match "3 5" (count 2) → 6 (2) and match "5" (count 4) → 6 (2), 8 (2); maxNodes 3, minProb 0.1:
+ * plans 6 (1.0, from "3 5"), 8 (0.5, from "5") → score 1.5.
+ */
+export function planSuffixMerged(starts: readonly PlanStart[], lim: Omit<ExpandLimits, 'maxDepth' | 'dangling'>): SuffixPlan {
   const plan: SuffixPlan = { score: 0, tokens: [], parents: [], probs: [], nodes: [] };
   const frontier: Frontier[] = [];
-  const offer = (parent: SuffixNode, denom: number, i: number, parentProb: number, parentAt: number, depth: number) => {
-    if (depth > lim.maxDepth || i >= parent.children.length || denom <= 0) return;
+  const index = new Map<number, number>(); // (plan parent + 1) · 2^31 + token → plan index
+  const offer = (parent: SuffixNode, denom: number, i: number, parentProb: number, parentAt: number, depth: number, maxDepth: number) => {
+    if (depth > maxDepth || i >= parent.children.length || denom <= 0) return;
     const prob = (parentProb * parent.children[i].count) / denom;
-    if (prob >= lim.minProb) frontier.push({ prob, parentProb, parent, denom, i, at: parentAt, depth });
+    if (prob >= lim.minProb) frontier.push({ prob, parentProb, parent, denom, i, at: parentAt, depth, maxDepth });
   };
-  offer(match, match.count - lim.dangling, 0, 1, -1, 1);
+  for (const s of starts) offer(s.match, s.match.count - s.dangling, 0, 1, -1, 1, s.maxDepth);
   while (plan.tokens.length < lim.maxNodes && frontier.length > 0) {
     let best = 0;
     for (let j = 1; j < frontier.length; j++) if (frontier[j].prob > frontier[best].prob) best = j;
@@ -62,14 +85,19 @@ export function planSuffix(match: SuffixNode, lim: ExpandLimits): SuffixPlan {
     frontier[best] = frontier[frontier.length - 1];
     frontier.pop();
     const node = f.parent.children[f.i];
-    const index = plan.tokens.length;
-    plan.tokens.push(node.token);
-    plan.parents.push(f.at);
-    plan.probs.push(f.prob);
-    plan.nodes.push(node);
-    plan.score += f.prob;
-    offer(f.parent, f.denom, f.i + 1, f.parentProb, f.at, f.depth); // the next sibling
-    offer(node, node.count, 0, f.prob, index, f.depth + 1); // the first child
+    const k = (f.at + 1) * 2 ** 31 + node.token;
+    let at = index.get(k);
+    if (at === undefined) {
+      at = plan.tokens.length;
+      index.set(k, at);
+      plan.tokens.push(node.token);
+      plan.parents.push(f.at);
+      plan.probs.push(f.prob);
+      plan.nodes.push(node);
+      plan.score += f.prob;
+    }
+    offer(f.parent, f.denom, f.i + 1, f.parentProb, f.at, f.depth, f.maxDepth); // the next sibling
+    offer(node, node.count, 0, f.prob, at, f.depth + 1, f.maxDepth); // the first child
   }
   return plan;
 }

@@ -1,14 +1,14 @@
 // The `suffix` drafter: SuffixDecoding (Oliaro et al., arXiv 2411.04975). Two counted suffix tries: one per
 // request over prompt + output, and the global one over earlier requests' outputs (drafters/suffix-cache.ts).
-// For each trie it matches the context's suffix at every length, plans a best-first tree under each match
-// (drafters/suffix-draft.ts), keeps the plan with the highest expected accepted length, and fuses the two.
+// For each trie it matches the context's suffix at every length and plans one best-first tree under all the
+// matches together (drafters/suffix-draft.ts), then fuses the two.
 // Nodes are DETERMINISTIC (rule D). It learns the request's output when the request ends.
 import type { DraftTree } from '../trees/draft-tree.ts';
 import { TreeBuilder } from '../trees/draft-tree.ts';
 import { pruneToBudget } from '../trees/prune.ts';
 import type { DraftRequest, Drafter, StepOutcome } from './drafter.ts';
 import type { SuffixCache } from './suffix-cache.ts';
-import { addPlan, planSuffix, type SuffixPlan } from './suffix-draft.ts';
+import { addPlan, planSuffixMerged, type PlanStart, type SuffixPlan } from './suffix-draft.ts';
 import { SuffixTree, SuffixWriter, type SuffixNode } from './suffix-tree.ts';
 
 export interface SuffixOptions {
@@ -59,8 +59,8 @@ export class SuffixDrafter implements Drafter {
     this.sync(ctx);
     this.globalPlan = null;
     if (req.budget <= 0 || req.maxDepth <= 0) return null;
-    const localPlan = this.bestPlan(this.writer.nodes(), 1, req);
-    const globalPlan = this.cache.numRequests > 0 ? this.bestPlan(this.cache.tree.match(ctx, this.opts.maxMatch), 0, req) : null;
+    const localPlan = this.plan(this.writer.nodes(), 1, req);
+    const globalPlan = this.cache.numRequests > 0 ? this.plan(this.cache.tree.match(ctx, this.opts.maxMatch), 0, req) : null;
     if (!localPlan && !globalPlan) return null;
     const b = new TreeBuilder(ctx[ctx.length - 1], 1 + (localPlan?.tokens.length ?? 0) + (globalPlan?.tokens.length ?? 0));
     if (localPlan) addPlan(b, 0, localPlan, this.id);
@@ -100,20 +100,18 @@ export class SuffixDrafter implements Drafter {
   }
 
   /**
-   * The plan with the highest score over every match length, longest first. A match of m tokens cannot score
-   * more than its depth limit (each level's probabilities sum to at most 1), so shorter ones stop being tried
-   * once that bound is below the best score.
+   * One plan over every match length at once (drafters/suffix-draft.ts planSuffixMerged), each with its own
+   * depth limit. The paper keeps only the best-scoring match; merged, what only a shorter match saw follow can
+   * fill the budget the best one leaves (on stories260K's suites MAL +0.01 to +0.08 at budgets 8–64).
    */
-  private bestPlan(matches: readonly SuffixNode[], dangling: number, req: DraftRequest): SuffixPlan | null {
+  private plan(matches: readonly SuffixNode[], dangling: number, req: DraftRequest): SuffixPlan | null {
     const o = this.opts;
-    let best: SuffixPlan | null = null;
+    const starts: PlanStart[] = [];
     for (let m = Math.min(matches.length, o.maxMatch); m >= 1; m--) {
       const maxDepth = Math.min(req.maxDepth, this.cache.tree.maxDepth - m, Math.floor(o.depthPerMatch * m + o.depthOffset));
-      if (maxDepth <= 0) continue;
-      if (best && Math.min(maxDepth, req.budget) <= best.score) break;
-      const plan = planSuffix(matches[m - 1], { maxNodes: req.budget, maxDepth, minProb: o.minProb, dangling });
-      if (plan.tokens.length > 0 && (!best || plan.score > best.score)) best = plan;
+      if (maxDepth > 0) starts.push({ match: matches[m - 1], dangling, maxDepth });
     }
-    return best;
+    const plan = planSuffixMerged(starts, { maxNodes: req.budget, minProb: o.minProb });
+    return plan.tokens.length > 0 ? plan : null;
   }
 }

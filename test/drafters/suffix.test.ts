@@ -79,3 +79,15 @@ t.test('longer matches draft deeper: depth ≤ floor(depthPerMatch · m + depthO
   t.equal(d.propose({ context: [0, 49], budget: 16, maxDepth: 20 }), null, 'no match, no draft');
   t.equal(d.propose({ context: [0, 3], budget: 0, maxDepth: 20 }), null, 'no budget, no draft');
 });
+
+t.test('every match length drafts: what only a shorter match saw follow joins the longest match\'s draft', async (t) => {
+  const cache = new SuffixCache(V, 4);
+  cache.add([9, 5, 6, 7]);
+  cache.add([1, 5, 8, 2]);
+  cache.add([3, 5, 8, 4]);
+  const d = new SuffixDrafter(4, cache);
+  d.begin([0, 9, 5]);
+  // [9, 5] was followed by 6 7 (probability 1); [5] alone by 8 twice (2/3) and 6 once: 6 is already drafted.
+  const tree = d.propose({ context: [0, 9, 5], budget: 8, maxDepth: 10 })!;
+  t.same(paths(tree), ['6:1.00', '6 7:1.00', '8:0.67', '8 2:0.33', '8 4:0.33']);
+});
