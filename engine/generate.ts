@@ -13,6 +13,7 @@ import { speculativeStep, type SpecState } from './speculative-step.ts';
 import { StatsRecorder, type SpeculationStats } from './stats.ts';
 import { sharedCalibration } from './calibration.ts';
 import { onlineCost } from './verify-cost.ts';
+import { DraftCost } from './draft-cost.ts';
 import type { TokenLogprob } from './logprobs.ts';
 import type { TokenDetail } from './token-details.ts';
 import { sharedGate } from './drafter-gate.ts';
@@ -142,6 +143,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     budget,
     hardCap,
     cost: budget === 'auto' && names.length > 0 ? await onlineCost(runner) : undefined,
+    draftCost: budget === 'auto' && names.length > 0 ? new DraftCost() : undefined,
     sizeEma: 8,
     lastSize: 8,
     gate: sharedGate(`${runner.compileInfo.modelPath}|${[...names].sort().join('+')}`),

@@ -9,6 +9,7 @@ import { mergeTrees } from '../trees/merge.ts';
 import { bestFirstOrder, keepFirst } from '../trees/prune.ts';
 import { chooseTreeSize, isBucketSize } from '../trees/expander.ts';
 import type { OnlineCost } from './verify-cost.ts';
+import { askFor, type DraftCost } from './draft-cost.ts';
 import type { DrafterGate } from './drafter-gate.ts';
 import type { ScoreCalibration } from './calibration.ts';
 import { verifyCoupled } from '../verifier/coupled.ts';
@@ -37,6 +38,8 @@ export interface SpecState {
   hardCap: number;
   /** Step cost over n tokens on this machine: t_verify(n) at startup, then every step's real cost; for 'auto'. */
   cost?: OnlineCost;
+  /** Draft ms by ask, learned from this request's steps; for 'auto' (a size's cost includes the ask it leads to). */
+  draftCost?: DraftCost;
   /** Recent chosen tree size (EMA): in 'auto' mode drafters are asked for about twice this, not the cap. */
   sizeEma: number;
   /** The size the expander chose last step (it sticks to it unless another is clearly better). */
@@ -100,6 +103,8 @@ interface Draft {
   tree: DraftTree;
   /** The expander's estimate of tokens this step. */
   expectedTokens: number;
+  /** Nodes the drafters were asked for. */
+  ask: number;
   /** Drafters that proposed this step, and the ms each spent (propose, then observe). */
   active: Drafter[];
   costMs: number[];
@@ -131,7 +136,8 @@ function observe(s: SpecState, draft: Draft, logits: Float32Array, verdict: Veri
 function account(s: SpecState, draft: Draft, verdict: VerifyResult, t0: number, t1: number, t2: number, t3: number): void {
   const { tree } = draft;
   s.sizeEma = 0.9 * s.sizeEma + 0.1 * (tree.numNodes - 1);
-  if (!s.batch?.shared) s.cost?.observe(tree.numNodes, t3 - t0); // a shared step's time is the batch's
+  if (!s.batch?.shared) s.cost?.observe(tree.numNodes, t3 - t1); // verify + observe; a shared step's time is the batch's
+  if (draft.active.length > 0) s.draftCost?.observe(draft.ask, t1 - t0);
   if (s.drafters.length > 1) gateStep(s, tree, verdict.acceptedNodes, verdict.tokens.length, draft.active, draft.costMs, t3 - t0, t2 - t1);
   s.stats.step(tree.depths, tree.sources, verdict.acceptedNodes, t1 - t0, t2 - t1, draft.expectedTokens);
   s.stats.addOther(t3 - t2);
@@ -144,8 +150,10 @@ function account(s: SpecState, draft: Draft, verdict: VerifyResult, t0: number, 
 async function proposeTree(s: SpecState, maxDepth: number): Promise<Draft> {
   const root = s.context[s.context.length - 1];
   const cap = s.budget === 'auto' ? s.hardCap : Math.min(s.budget, s.hardCap);
-  // Under 'auto', ask for about twice the recent size: room to grow without paying a draft model for the cap.
-  const ask = s.budget === 'auto' ? Math.min(cap, Math.max(8, Math.ceil(2 * s.sizeEma))) : cap;
+  // Under 'auto', ask for a little more than the recent size (engine/draft-cost.ts): room to grow without
+  // paying a draft model for the cap.
+  const cheap = !s.draftCost || !s.cost || s.draftCost.cheap(s.cost.at(1));
+  const ask = s.budget === 'auto' ? askFor(s.sizeEma, cap, cheap) : cap;
   const trees: DraftTree[] = [];
   const active: Drafter[] = [];
   const costMs: number[] = [];
@@ -164,7 +172,7 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<Draft> {
   }
   if (trees.length === 0) {
     const tree = s.constraint?.shape(new TreeBuilder(root, 1).build(), maxDepth, s.hardCap) ?? new TreeBuilder(root, 1).build(); // forced tokens only
-    return { tree, expectedTokens: tree.numNodes, active, costMs };
+    return { tree, expectedTokens: tree.numNodes, ask, active, costMs };
   }
   const fused = trees.length === 1 ? trees[0] : mergeTrees(trees);
   const merged = s.constraint?.shape(fused, maxDepth, cap) ?? fused; // grammar-rejected drafts out, forced tokens in
@@ -174,7 +182,9 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<Draft> {
   let expectedTokens = 1;
   if (s.budget === 'auto') {
     const ordered = Array.from(order, (i) => values[i]);
-    const single = () => chooseTreeSize(ordered, s.cost!, 0, ask, { allowed: isBucketSize, current: s.lastSize, margin: 0.05 });
+    // Keeping n nodes now means asking for about 2n next step: charge the drafting that ask costs.
+    const draftMs = (n: number) => s.draftCost?.at(askFor(n, cap, cheap)) ?? 0;
+    const single = () => chooseTreeSize(ordered, s.cost!, draftMs, ask, { allowed: isBucketSize, current: s.lastSize, margin: 0.05 });
     const choice = s.batch ? await s.batch.allocate(ordered, ask, single) : single();
     size = choice.size;
     s.lastSize = size;
@@ -182,7 +192,7 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<Draft> {
   } else {
     for (let j = 0; j < size; j++) expectedTokens += values[order[j]];
   }
-  return { tree: keepFirst(merged, order, size), expectedTokens, active, costMs };
+  return { tree: keepFirst(merged, order, size), expectedTokens, ask, active, costMs };
 }
 
 /**

@@ -66,9 +66,9 @@ export async function measureVerifyCost(runner: ModelRunner, sizes = COST_SIZES)
 }
 
 /**
- * What a whole step over n tokens costs (draft + verify + observe), learned online: the startup verify curve
- * v(n) gives the shape, and a running least-squares fit of observed step times y ≈ a·v(n) + b (exponentially
- * weighted) adds what the curve does not see: drafting, observing, the event loop. Sizes never tried still get
+ * What a step over n tokens costs past drafting (verify + observe; drafting is engine/draft-cost.ts), learned
+ * online: the startup verify curve v(n) gives the shape, and a running least-squares fit of observed times
+ * y ≈ a·v(n) + b (exponentially weighted) adds what the curve does not see: verifying, observing, the event loop. Sizes never tried still get
  * a sensible cost, because the fit is shared across sizes.
  */
 export class OnlineCost implements CostCurve {

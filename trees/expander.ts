@@ -18,23 +18,25 @@ export interface SizeChoice {
 }
 
 /**
- * Picks n maximising E[tokens](n) / (draftMs + verify(n + 1)), where E[tokens](n) = 1 + Σ_{i<n} values[i]
+ * Picks n maximising E[tokens](n) / (draft(n) + verify(n + 1)), where E[tokens](n) = 1 + Σ_{i<n} values[i]
  * (the expected number of accepted nodes is the sum of their acceptance probabilities, plus the bonus token).
+ * `draftMs` is a constant or, per size, the drafting that keeping that size costs (engine/draft-cost.ts).
  * `values` are in the order the nodes would be kept (best-first, connected), so each prefix is a valid tree.
  * Never returns more than `hardCap` nodes.
  *
  * Example: values [0.9, 0.8, 0.1], cost 1 ms flat up to 3 tokens then +1 ms per token, no draft time:
  * n=0 → 1/1, n=1 → 1.9/1, n=2 → 2.7/1, n=3 → 2.8/2 → size 2.
  */
-export function chooseTreeSize(values: ArrayLike<number>, cost: CostCurve, draftMs: number, hardCap: number, opts: SizeOptions = {}): SizeChoice {
+export function chooseTreeSize(values: ArrayLike<number>, cost: CostCurve, draftMs: number | ((size: number) => number), hardCap: number, opts: SizeOptions = {}): SizeChoice {
   const limit = Math.max(0, Math.min(hardCap, values.length));
-  let best: SizeChoice = { size: 0, expectedTokens: 1, rate: 1 / (draftMs + cost.at(1)) };
+  const draft = typeof draftMs === 'number' ? () => draftMs : draftMs;
+  let best: SizeChoice = { size: 0, expectedTokens: 1, rate: 1 / (draft(0) + cost.at(1)) };
   let current: SizeChoice | null = opts.current === 0 ? best : null;
   let expected = 1;
   for (let n = 1; n <= limit; n++) {
     expected += Math.max(0, Math.min(1, values[n - 1]));
     if (opts.allowed && !opts.allowed(n) && n !== limit && n !== opts.current) continue;
-    const rate = expected / (draftMs + cost.at(n + 1));
+    const rate = expected / (draft(n) + cost.at(n + 1));
     if (n === opts.current) current = { size: n, expectedTokens: expected, rate };
     if (rate > best.rate) best = { size: n, expectedTokens: expected, rate };
   }

@@ -63,3 +63,10 @@ t.test('hysteresis: the current size is kept unless another is clearly better; a
   const even = chooseTreeSize(values, bent, 0, 64, { allowed: (n) => n % 4 === 0 });
   t.equal(even.size % 4, 0, `only allowed sizes (${even.size})`);
 });
+
+t.test('a draft cost that grows with the size kept (the ask it leads to) keeps trees smaller', async (t) => {
+  const constant = chooseTreeSize(high, bent, 2, 64).size;
+  const growing = chooseTreeSize(high, bent, (n) => 2 + 0.5 * n, 64).size;
+  t.ok(growing < constant, `growing draft cost → ${growing} < constant → ${constant}`);
+  t.equal(chooseTreeSize(high, bent, () => 2, 64).size, constant, 'a constant function equals the constant');
+});

@@ -1,0 +1,67 @@
+// What drafting costs as a function of how many nodes the drafters are asked for, learned online per request.
+// The expander's cut happens after drafting (that step's draft time is spent either way), but the size it
+// picks sets the next step's ask (about twice the recent size), and a draft model's time grows with the ask:
+// one draft forward per round. Charging each candidate size the draft time its ask will cost keeps `auto`
+// from growing trees whose drafting eats what their acceptance earns (issue 10: auto fell to 0.78 of the best
+// fixed budget with a draft model).
+
+import { isBucketSize } from '../trees/expander.ts';
+
+/**
+ * Under 'auto', how many nodes to ask the drafters for after trees of about `size` nodes: while drafting is
+ * cheap, about twice the size and at least CHEAP_ASK_FLOOR (room to grow); while it is not (a draft model runs
+ * one forward per round), the next tree size the expander may pick, so growth is tried one size at a time.
+ */
+export function askFor(size: number, cap: number, cheap: boolean): number {
+  if (cheap) return Math.min(cap, Math.max(CHEAP_ASK_FLOOR, Math.ceil(2 * size)));
+  let n = Math.max(1, Math.ceil(size - 1e-9)) + 1;
+  while (!isBucketSize(n)) n++;
+  return Math.min(cap, Math.max(2, n));
+}
+
+/** Asks below this are never made while drafting is cheap (room to grow). */
+export const CHEAP_ASK_FLOOR = 8;
+/** A drafter whose ask-8 draft costs more than this share of a one-token forward is asked for less. */
+const CHEAP_SHARE = 0.05;
+
+/**
+ * Draft milliseconds ≈ d0 + d1·ask, an exponentially weighted least-squares fit over the steps so far. While the
+ * asks seen barely differ, the time is taken as proportional to the ask (the cautious reading: growing costs).
+ */
+export class DraftCost {
+  private w = 0;
+  private sx = 0;
+  private sy = 0;
+  private sxx = 0;
+  private sxy = 0;
+
+  constructor(private readonly alpha = 0.1) {}
+
+  observe(ask: number, ms: number): void {
+    if (!(ask >= 1) || !Number.isFinite(ms) || ms < 0) return;
+    const k = 1 - this.alpha;
+    this.w = k * this.w + 1;
+    this.sx = k * this.sx + ask;
+    this.sy = k * this.sy + ms;
+    this.sxx = k * this.sxx + ask * ask;
+    this.sxy = k * this.sxy + ask * ms;
+  }
+
+  /** Expected draft ms for an ask of n nodes; 0 before any step. */
+  at(n: number): number {
+    if (this.w < 1e-9 || n <= 0) return 0;
+    const mx = this.sx / this.w;
+    const my = this.sy / this.w;
+    const varX = this.sxx / this.w - mx * mx;
+    if (varX > 0.25) {
+      const slope = Math.max(0, (this.sxy / this.w - mx * my) / varX);
+      return Math.max(0, my + slope * (n - mx));
+    }
+    return mx > 0 ? (my * n) / mx : my;
+  }
+
+  /** Whether drafting is cheap: an ask of CHEAP_ASK_FLOOR costs < 5% of a one-token forward. */
+  cheap(forwardMs: number): boolean {
+    return this.at(CHEAP_ASK_FLOOR) <= CHEAP_SHARE * forwardMs;
+  }
+}
