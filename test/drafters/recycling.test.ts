@@ -130,3 +130,37 @@ t.test('observe learns acceptance from its own nodes under an accepted parent, w
   t.equal(m.acceptance.updates, 2);
   t.ok(m.acceptance.p(1, 0) > before[0] && m.acceptance.p(1, 1) < before[1]);
 });
+
+t.test('pair rows: the row of (previous token, token) is read first, the token\'s row when the pair was not seen', async (t) => {
+  const m = new AdjacencyMatrix(V, 2);
+  m.updateFromLogits(5, rowLogits([7, 8]), 0, 3); // 5 after 3
+  m.updateFromLogits(5, rowLogits([9, 10]), 0, 4); // 5 after 4: the token row now holds this one
+  t.same([m.candidate(5, 0), m.candidate(5, 1)], [9, 10], 'token row: the last write');
+  t.same([m.candidateAfter(3, 5, 0), m.candidateAfter(3, 5, 1)], [7, 8], 'pair (3, 5)');
+  t.equal(m.candidateAfter(4, 5, 0), 9, 'pair (4, 5)');
+  t.equal(m.candidateAfter(6, 5, 0), 9, 'unseen pair → token row');
+  t.equal(m.candidateAfter(-1, 5, 0), 9, 'no previous token → token row');
+  t.equal(m.rankAfter(3, 5, 8), 1);
+  t.equal(m.rankAfter(6, 5, 10), 1);
+});
+
+t.test('the drafter drafts from the pairs along each path and learns pairs from the tree (the root after context[-2])', async (t) => {
+  const m = new AdjacencyMatrix(V, 2);
+  const d = new RecyclingDrafter(1, m);
+  const step = (context: number[], child: number, rows: number[][]) => {
+    d.propose({ context, budget: 8, maxDepth: 2 });
+    const b = new TreeBuilder(context[context.length - 1]);
+    b.add(0, child);
+    const logits = new Float32Array(2 * V);
+    rows.forEach((r, i) => logits.set(rowLogits(r), i * V));
+    d.observe({ tree: b.build(), logits, vocab: V, acceptedNodes: [0, 1], emitted: [child, rows[1][0]] });
+  };
+  step([3, 5], 7, [[7, 8], [9, 10]]); // after 3 5: 7 8; after 5 7: 9 10
+  step([4, 5], 12, [[11, 12], [13, 14]]); // after 4 5: 11 12 (now the token row of 5); after 5 12: 13 14
+  const tree = d.propose({ context: [0, 3, 5], budget: 8, maxDepth: 2 })!;
+  const depth1 = tree.tokens.filter((_, i) => tree.depths[i] === 1);
+  t.same([...depth1].sort((a, b) => a - b), [7, 8], 'children of 5 after 3: the pair row, not the token row (11, 12)');
+  const seven = tree.tokens.indexOf(7);
+  const under7 = tree.tokens.filter((_, i) => tree.parents[i] === seven && i > 0);
+  t.ok(under7.includes(9), 'children of 7 after 5: pair (5, 7)');
+});
