@@ -23,9 +23,9 @@ function prompts(): number[][] {
 }
 
 /** `speculateShared`: shared steps carry draft trees (sized across the batch), so equality covers batched trees. */
-async function load(t: { teardown(fn: () => unknown): void }, speculateShared = true) {
+async function load(t: { teardown(fn: () => unknown): void }, speculateShared = true, layerskip = false) {
   const dir = testModel('batch-target', TARGET);
-  const runner = await ModelRunner.load(dir, { threads: 1 });
+  const runner = await ModelRunner.load(dir, { threads: 1, earlyExits: layerskip ? 'all' : undefined });
   const draft = await ModelRunner.load(truncatedDraft(dir, 1), { threads: 1 });
   const batcher = new Batcher(runner, { maxBatchTokens: 512, speculateShared });
   await batcher.warm();
@@ -34,7 +34,7 @@ async function load(t: { teardown(fn: () => unknown): void }, speculateShared = 
     await runner.dispose();
     await draft.dispose();
   });
-  return { runner, batcher, resources: { draft } as EngineResources };
+  return { runner, batcher, resources: { draft, layerskipLayers: layerskip ? 1 : undefined } as EngineResources };
 }
 
 /** Runs `req` as a batch member, joining after `delayMs`; `onJoin` sees the request before it starts. */
@@ -49,9 +49,9 @@ async function member(batcher: Batcher, runner: ModelRunner, req: GenerateReques
   }
 }
 
-for (const drafter of ['recycling', 'lookup', 'retrieval', 'draft']) {
+for (const drafter of ['recycling', 'lookup', 'retrieval', 'draft', 'suffix', 'layerskip']) {
   t.test(`16 concurrent greedy generations with ${drafter} drafting give exactly their single-client outputs, joining and leaving mid-run`, async (t) => {
-    const { runner, batcher, resources } = await load(t);
+    const { runner, batcher, resources } = await load(t, true, drafter === 'layerskip');
     const ps = prompts();
     const maxTokens = ps.map((_, i) => 12 + (i * 7) % 29);
     const refs: number[][] = [];
