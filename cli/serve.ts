@@ -46,6 +46,7 @@ export function registerServe(program: Command): void {
     .addOption(opt('--max-body-bytes <n>', 'largest request body accepted (413 beyond)', 'SPRIG_MAX_BODY_BYTES').argParser(intArg('--max-body-bytes', 1024)).default(D.bodyLimitBytes))
     .addOption(opt('--drain-timeout-ms <n>', 'on SIGTERM, how long running requests may finish', 'SPRIG_DRAIN_TIMEOUT_MS').argParser(intArg('--drain-timeout-ms', 0)).default(D.drainTimeoutMs))
     .addOption(opt('--stream-interval-ms <n>', 'gather streamed tokens this long into one chunk (0 = every step at once)', 'SPRIG_STREAM_INTERVAL_MS').argParser(intArg('--stream-interval-ms', 0)).default(D.streamIntervalMs))
+    .addOption(opt('--batch-speculation <on|off>', 'while several generations share a step, draft for them too, with one token budget across the batch given to the nodes worth most per unit of step cost (off: shared steps verify no drafts; a generation alone always speculates)', 'SPRIG_BATCH_SPECULATION').argParser(onOffArg('--batch-speculation')).default(false, 'off'))
     .addOption(opt('--engine-thread <on|off>', 'run the engine (onnxruntime, KV, drafters) in a worker thread, off the event loop that serves HTTP; off runs it on the event loop (for debugging)', 'SPRIG_ENGINE_THREAD').argParser(onOffArg('--engine-thread')).default(true, 'on'))
     .addOption(opt('--kv-cache-mb <n>', 'prefix cache: MiB of K/V rows kept to reuse shared prompt prefixes across requests, least recently used evicted first (0 = off)', 'SPRIG_KV_CACHE_MB').argParser(intArg('--kv-cache-mb', 0)).default(D.kvCacheMb))
     .action(async (flags: ServeFlags) => {
@@ -96,6 +97,7 @@ export interface ServeFlags {
   streamIntervalMs: number;
   kvCacheMb: number;
   engineThread: boolean;
+  batchSpeculation: boolean;
 }
 
 export function serveOptions(f: ServeFlags): ServeOptions {
@@ -130,5 +132,6 @@ export function serveOptions(f: ServeFlags): ServeOptions {
     streamIntervalMs: f.streamIntervalMs,
     kvCacheMb: f.kvCacheMb,
     engineThread: f.engineThread,
+    batchSpeculation: f.batchSpeculation,
   };
 }

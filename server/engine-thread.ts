@@ -16,6 +16,7 @@ import { workerBootstrap } from './worker-bootstrap.ts';
 
 export interface EngineThreadOptions extends LoadOptions {
   maxBatchTokens?: number;
+  batchSpeculation?: boolean;
   /** Tests only. */
   testHooks?: EngineTestHooks;
 }

@@ -73,6 +73,8 @@ export interface EngineParts {
   dispose?: () => Promise<void>;
   /** Most rows one batched forward carries (--max-batch-tokens). */
   maxBatchTokens?: number;
+  /** Shared steps draft too, sized across the batch (--batch-speculation). */
+  batchSpeculation?: boolean;
   log?: Logger;
 }
 
@@ -85,7 +87,7 @@ export function createEngine(parts: EngineParts): Engine {
   const run = parts.generate ?? engineGenerate;
   const eosIds = tokenizer.eosIds.length ? tokenizer.eosIds : undefined;
   // Concurrent generations share each step's forward; a custom generate (a test's spy) runs each on its own.
-  const batcher = parts.generate ? undefined : new Batcher(runner, { maxBatchTokens: parts.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS, log: parts.log });
+  const batcher = parts.generate ? undefined : new Batcher(runner, { maxBatchTokens: parts.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS, speculateShared: parts.batchSpeculation, log: parts.log });
   const dispose = parts.dispose ?? (() => runner.dispose());
   const prefixCaches = new Map<number, PrefixCache>();
   const compile = (spec: GrammarSpec) => constraintFor(tokenizer, runner.compileInfo.modelPath, runner.vocab, spec);
@@ -132,7 +134,7 @@ export function createEngine(parts: EngineParts): Engine {
 }
 
 /** Loads the target (and --draft / --datastore) through engine/load.ts. */
-export async function openEngine(opts: LoadOptions & { maxBatchTokens?: number }): Promise<Engine> {
+export async function openEngine(opts: LoadOptions & { maxBatchTokens?: number; batchSpeculation?: boolean }): Promise<Engine> {
   const loaded = await loadEngine(opts);
-  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose, maxBatchTokens: opts.maxBatchTokens, log: opts.log });
+  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose, maxBatchTokens: opts.maxBatchTokens, batchSpeculation: opts.batchSpeculation, log: opts.log });
 }

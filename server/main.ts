@@ -34,6 +34,8 @@ export interface ServeOptions extends Partial<ServerConfig> {
   ctxSize?: number;
   /** --engine-thread: run the engine in a worker thread (default), or on the event loop (false: for debugging). */
   engineThread?: boolean;
+  /** --batch-speculation: shared steps draft too, sized across the batch (engine/batcher.ts allocateBatch). */
+  batchSpeculation?: boolean;
 }
 
 export interface StartDeps {
@@ -56,7 +58,7 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   const drafters = parseDrafters(config.drafters, '--drafters');
   if (drafters.includes('draft') && !opts.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
   const engineThread = opts.engineThread ?? true;
-  const loadOptions = { model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, suffixCache: opts.suffixCache, suffixCacheRequests: opts.suffixCacheRequests, layerskip: layerskipSetting(drafters, opts.layerskipLayers), threads: opts.threads, maxBatchTokens: config.maxBatchTokens, log: log.child({ component: 'engine' }) };
+  const loadOptions = { model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, suffixCache: opts.suffixCache, suffixCacheRequests: opts.suffixCacheRequests, layerskip: layerskipSetting(drafters, opts.layerskipLayers), threads: opts.threads, maxBatchTokens: config.maxBatchTokens, batchSpeculation: opts.batchSpeculation ?? false, log: log.child({ component: 'engine' }) };
   const loading = deps.engine ?? (engineThread ? openEngineThread(loadOptions) : openEngine(loadOptions));
   const app = buildApp(config, { engine: loading, logger: log });
   let url: string;
@@ -83,7 +85,7 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   const encoder = await app.sprig.getEncoder();
   encoder.warm();
   log.info({ maxTokenBytes: encoder.bound.maxTokenBytes, tokenizerThread: encoder.threaded }, 'prompt bound ready');
-  log.info({ model: engine.modelId, engineThread: deps.engine ? undefined : engineThread, contextLength: engine.contextLength, drafters: drafters.length ? drafters : ['none'], maxConcurrent: config.maxConcurrent, maxBatchTokens: config.maxBatchTokens, maxQueue: config.maxQueue }, 'model ready');
+  log.info({ model: engine.modelId, engineThread: deps.engine ? undefined : engineThread, contextLength: engine.contextLength, drafters: drafters.length ? drafters : ['none'], maxConcurrent: config.maxConcurrent, maxBatchTokens: config.maxBatchTokens, batchSpeculation: opts.batchSpeculation ?? false, maxQueue: config.maxQueue }, 'model ready');
 
   let closing: Promise<void> | null = null;
   const shutdown = () => (closing ??= (async () => {

@@ -73,6 +73,14 @@ t.test('8 concurrent greedy streams through the worker equal their single-client
   t.equal(server.app.sprig.scheduler.running, 0);
 });
 
+t.test('--batch-speculation on: 8 concurrent greedy auto-budget streams (shared steps drafting, sized across the batch) equal their single-client outputs', async (t) => {
+  const server = await serve(t, { engineThread: true, drafters: ['recycling', 'lookup'], treeBudget: 'auto', batchSpeculation: true });
+  const alone: string[] = [];
+  for (const prompt of PROMPTS) alone.push((await complete(server.url, { prompt, max_tokens: 48, ...GREEDY })).choices[0].text);
+  const together = await Promise.all(PROMPTS.map((prompt) => streamText(server.url, { prompt, max_tokens: 48, ...GREEDY })));
+  t.same(together, alone);
+});
+
 t.test('a client that disconnects mid-stream frees its sequence at the next step; the others are unchanged', async (t) => {
   const engine = await hookedEngine({ forwardDelayMs: 15 });
   const server = await serve(t, { drafters: ['none'] }, Promise.resolve(engine));

@@ -55,6 +55,9 @@ t.test('flags, SPRIG_* env vars and defaults', async (t) => {
   t.match(serveOptions(parseServe(['--engine-thread', 'off'])), { engineThread: false });
   t.match(serveOptions(parseServe([], { SPRIG_ENGINE_THREAD: 'off' })), { engineThread: false });
   t.throws(() => parseServe(['--engine-thread', 'yes']), { code: 'commander.invalidArgument' });
+  t.match(d, { batchSpeculation: false }, 'shared steps draft nothing unless --batch-speculation on');
+  t.match(serveOptions(parseServe(['--batch-speculation', 'on'])), { batchSpeculation: true });
+  t.match(serveOptions(parseServe([], { SPRIG_BATCH_SPECULATION: 'on' })), { batchSpeculation: true });
   t.throws(() => parseServe(['--max-concurrent', '0']), { code: 'commander.invalidArgument' });
   t.throws(() => parseServe(['--tree-budget', 'big']), { code: 'commander.invalidArgument' });
   t.throws(() => parseServe(['--port', 'x']), { code: 'commander.invalidArgument' });
