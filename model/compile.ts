@@ -53,12 +53,12 @@ function fileHash(file: string, memoPath: string): string {
 }
 
 /** The compiled graph's cache key: builder version, the model's defining text and files, and the quantization. */
-export function graphKey(src: ModelSource, quantize: QuantizeMode, batched = false, earlyExits: readonly number[] = []): string {
+export function graphKey(src: ModelSource, quantize: QuantizeMode, slots = 0, earlyExits: readonly number[] = []): string {
   const h = crypto.createHash('sha256');
   h.update(BUILDER_VERSION);
   h.update(src.keyText);
   h.update(`quantize=${quantize};context=${src.spec.contextLength}`);
-  if (batched) h.update('variant=batched');
+  if (slots > 0) h.update(`variant=batched;slots=${slots}`);
   if (earlyExits.length) h.update(`early-exits=${earlyExits.join(',')}`);
   const memo = path.join(cacheRoot(), 'file-hashes.json');
   for (const f of src.keyFiles) h.update(fileHash(f, memo));
@@ -74,12 +74,12 @@ export interface CompiledModel {
 
 /**
  * Returns the path of the compiled model.onnx for this model and quantization, building it if needed.
- * `batched`: the continuous-batching variant (model/graph/build-decoder.ts).
+ * `slots`: > 0 builds the continuous-batching variant with that many slots (model/graph/build-decoder.ts).
  * `earlyExits`: layers after which a forward may stop (the layerskip drafter; model/graph/build-decoder.ts).
  */
-export function compileModel(src: ModelSource, quantize: QuantizeMode = 'none', batched = false, earlyExits: readonly number[] = []): CompiledModel {
+export function compileModel(src: ModelSource, quantize: QuantizeMode = 'none', slots = 0, earlyExits: readonly number[] = []): CompiledModel {
   const t0 = performance.now();
-  const key = graphKey(src, quantize, batched, earlyExits);
+  const key = graphKey(src, quantize, slots, earlyExits);
   const dir = path.join(cacheRoot(), 'graphs', key);
   const modelPath = path.join(dir, 'model.onnx');
   if (fs.existsSync(modelPath)) return { modelPath, key, cached: true, compileMs: performance.now() - t0 };
@@ -97,9 +97,9 @@ export function compileModel(src: ModelSource, quantize: QuantizeMode = 'none', 
   };
   try {
     const g = new OnnxGraph(path.join(tmp, 'weights.bin'), 'weights.bin');
-    const bytes = buildDecoderGraph(src.spec, src.weights, g, { quantize, onProgress: progress, batched, earlyExits });
+    const bytes = buildDecoderGraph(src.spec, src.weights, g, { quantize, onProgress: progress, slots, earlyExits });
     fs.writeFileSync(path.join(tmp, 'model.onnx'), bytes);
-    fs.writeFileSync(path.join(tmp, 'source.json'), JSON.stringify({ model: src.path, quantize, batched, earlyExits, builder: BUILDER_VERSION, created: new Date().toISOString() }));
+    fs.writeFileSync(path.join(tmp, 'source.json'), JSON.stringify({ model: src.path, quantize, slots, earlyExits, builder: BUILDER_VERSION, created: new Date().toISOString() }));
     fs.mkdirSync(path.dirname(dir), { recursive: true });
     try {
       fs.renameSync(tmp, dir);

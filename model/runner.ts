@@ -79,7 +79,7 @@ export class ModelRunner {
     const L = src.spec.numLayers;
     const asked = opts.earlyExits === 'all' ? Array.from({ length: L - 1 }, (_, i) => i + 1) : opts.earlyExits ?? [];
     const earlyExits = [...new Set(asked)].sort((a, b) => a - b);
-    const compiled = compileModel(src, quantize, false, earlyExits);
+    const compiled = compileModel(src, quantize, 0, earlyExits);
     const threads = opts.threads || defaultThreads(src.parameterCount);
     opts.log?.info({ model: src.path, format: src.format, types: src.typeSummary, quantize, graph: compiled.modelPath, cached: compiled.cached, compileMs: Math.round(compiled.compileMs), threads }, 'graph ready');
     const session = await createSession(compiled.modelPath, { threads, profilePrefix: opts.profilePrefix });

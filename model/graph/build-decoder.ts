@@ -8,12 +8,16 @@
 //
 // Everything stays 3D [1, n, ·] so the graph needs no reshapes: per-op overhead dominates small models on CPU.
 //
-// The batched variant (continuous batching) packs several sequences' rows into the same [1, n, ·] for every
-// matrix product, so weights are read once per step, and pads them only around attention, where each sequence
-// sees its own cache:
-//          slot_rows [b, w] int64 (the packed row in each padded slot; a padding slot names any row, masked),
-//          packed_slots [1, n] int64 (the padded slot b·w + i of each packed row),
-//          attention_bias [b, 1, w, past + w], past_key.{l} / past_value.{l} [b, past, numKvHeads·headDim].
+// The batched variant (continuous batching, `slots` = S > 0) packs up to S sequences' rows into the same [1, n, ·]
+// for every matrix product, so weights are read once per step; attention runs per slot, over that sequence's own
+// cache as it lies (no padding, no copy beyond the Concat with its new rows that the single graph does too):
+//          slot_rows [S] int64 (slot s owns the next slot_rows[s] packed rows, in slot order; 0 = unused slot),
+//          attention_bias.{s} [1, 1, n_s, past_s + n_s], past_key.{l}.{s} / past_value.{l}.{s} [1, past_s, KV·HD]
+//          in place of attention_bias and past_key.{l} / past_value.{l}; an unused slot takes [1, 1, 0, 0] and
+//          [1, 0, KV·HD]. Per layer, q/k/v are Split by slot_rows, and each slot's attention sits in an If on
+//          slot_rows[s] > 0 (onnxruntime's Attention rejects 0 query rows) whose else-branch is an empty
+//          [1, 0, H·HD]; the slots' outputs Concat back in packed order. An unused slot costs its If (~6 µs a layer).
+//          No weights live in these Ifs, so prepacking is unaffected.
 //
 // Early exits (the layerskip drafter, self-speculation): with `earlyExits` = [e1 < e2 < …], an input exit_layer [1]
 // int64 says how many layers run (numLayers for the target's own forward, or one of the exits). The layers from
@@ -38,9 +42,9 @@ export interface BuildOptions {
   /** How f32/f16/bf16 matrices are stored in the graph; already-quantized GGUF tensors stay as they are. */
   quantize?: QuantizeMode;
   onProgress?: BuildProgress;
-  /** The batched variant (see the header). */
-  batched?: boolean;
-  /** Layers after which a forward may exit (see the header); each in [1, numLayers - 1]. Not with `batched`. */
+  /** Slots of the batched variant (see the header); 0 (the default) builds the single-sequence graph. */
+  slots?: number;
+  /** Layers after which a forward may exit (see the header); each in [1, numLayers - 1]. Not with `slots`. */
   earlyExits?: readonly number[];
 }
 
@@ -50,7 +54,9 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
   const gpt2 = spec.arch === 'gpt2';
   const quantize = opts.quantize ?? 'none';
   const onProgress = opts.onProgress;
-  const batched = opts.batched ?? false;
+  const S = opts.slots ?? 0;
+  if (!Number.isInteger(S) || S < 0) throw new Error(`slots ${S} must be a non-negative integer`);
+  const batched = S > 0;
   const exits = new Set(opts.earlyExits ?? []);
   for (const e of exits) if (!Number.isInteger(e) || e < 1 || e >= L) throw new Error(`early exit ${e} is outside [1, ${L - 1}]`);
   if (batched && exits.size) throw new Error('early exits are not built into the batched variant');
@@ -58,20 +64,30 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
   g.input('input_ids', 'int64', [1, 'n']);
   g.input('position_ids', 'int64', [1, 'n']);
   if (batched) {
-    g.input('slot_rows', 'int64', ['b', 'w']);
-    g.input('packed_slots', 'int64', [1, 'n']);
+    g.input('slot_rows', 'int64', [S]);
+    for (let s = 0; s < S; s++) g.input(`attention_bias.${s}`, 'float', [1, 1, `n.${s}`, `total.${s}`]);
+  } else {
+    g.input('attention_bias', 'float', [1, 1, 'n', 'total']);
   }
-  g.input('attention_bias', 'float', batched ? ['b', 1, 'w', 'total'] : [1, 1, 'n', 'total']);
   g.input('logits_rows', 'int64', ['m']);
   if (exits.size) g.input('exit_layer', 'int64', [1]);
   for (let l = 0; l < L; l++) {
-    g.input(`past_key.${l}`, 'float', [batched ? 'b' : 1, 'past', KV * HD]);
-    g.input(`past_value.${l}`, 'float', [batched ? 'b' : 1, 'past', KV * HD]);
+    for (const s of batched ? Array.from({ length: S }, (_, i) => `.${i}`) : ['']) {
+      g.input(`past_key.${l}${s}`, 'float', [1, batched ? `past${s}` : 'past', KV * HD]);
+      g.input(`past_value.${l}${s}`, 'float', [1, batched ? `past${s}` : 'past', KV * HD]);
+    }
   }
-  // Batched: packed rows [1, n, c] → padded slots [b, w, c], and back.
-  const squeeze0 = batched ? g.constInt64([0]) : '';
-  const toSlots = (t: string) => g.op('Gather', [g.op('Squeeze', [t, squeeze0]), 'slot_rows'], { axis: 0 }); // [b, w, c]
-  const toPacked = (t: string, c: number) => g.op('Gather', [g.op('Reshape', [t, g.constInt64([-1, c])]), 'packed_slots'], { axis: 0 }); // [1, n, c]
+  // Batched: whether each slot has rows ([1] bool), and an unused slot's attention output [1, 0, H·HD].
+  const slotUsed = Array.from({ length: S }, (_, s) => g.op('Greater', [g.op('Slice', ['slot_rows', g.constInt64([s]), g.constInt64([s + 1])]), g.constInt64([0])]));
+  const emptyAtt = batched ? g.constFloat([], [1, 0, H * HD]) : '';
+  /** Attention over slot s: its new rows' q/k/v [1, n_s, ·] after its own past. [1, n_s, H·HD] */
+  const attention = (l: number, sfx: string, q: string, k: string, v: string, bias: string): string => {
+    // ONNX Attention (opset 23), 3D form: our sequence-major cache is already [1, T, KV·HD]; GQA by head counts;
+    // the caller's additive bias as attn_mask, so a tree mask works like a causal one.
+    const kAll = g.op('Concat', [`past_key.${l}${sfx}`, k], { axis: 1 }); // [1, T, KV·HD]
+    const vAll = g.op('Concat', [`past_value.${l}${sfx}`, v], { axis: 1 }); // [1, T, KV·HD]
+    return g.op('Attention', [q, kAll, vAll, bias], { q_num_heads: H, kv_num_heads: KV }); // [1, n, H·HD]
+  };
 
   const w = (name: string) => {
     const t = weights.get(name);
@@ -225,14 +241,21 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
     } else {
       g.op('Identity', [k], {}, presentK);
     }
-    // ONNX Attention (opset 23), 3D form: our sequence-major cache is already [1, T, KV·HD]; GQA by head counts;
-    // the caller's additive bias as attn_mask, so a tree mask works like a causal one.
-    // Batched: the same per padded slot, [b, past + w, KV·HD], and the result packed back to [1, n, H·HD].
-    const kAll = g.op('Concat', [`past_key.${l}`, batched ? toSlots(presentK) : presentK], { axis: 1 }); // [1, T, KV·HD]
-    const vAll = g.op('Concat', [`past_value.${l}`, batched ? toSlots(presentV) : presentV], { axis: 1 }); // [1, T, KV·HD]
-    const attIn = [batched ? toSlots(qr) : qr, kAll, vAll, 'attention_bias'];
-    const attOut = g.op('Attention', attIn, { q_num_heads: H, kv_num_heads: KV }); // [1, n, H·HD] (batched: [b, w, H·HD])
-    const att = batched ? toPacked(attOut, H * HD) : attOut;
+    let att: string; // [1, n, H·HD]
+    if (!batched) {
+      att = attention(l, '', qr, presentK, presentV, 'attention_bias');
+    } else {
+      // Per slot: its rows of q/k/v (Split by slot_rows), attention in an If on whether it has any.
+      const [qs, ks, vs] = [qr, presentK, presentV].map((t) => g.opN('Split', [t, 'slot_rows'], S, { axis: 1 })); // S × [1, n_s, ·]
+      const outs = slotUsed.map((used, s) => {
+        g.beginScope();
+        const run = g.endScope([attention(l, `.${s}`, qs[s], ks[s], vs[s], `attention_bias.${s}`)]);
+        g.beginScope();
+        const skip = g.endScope([g.op('Identity', [emptyAtt])]);
+        return g.op('If', [used], { then_branch: { graph: run }, else_branch: { graph: skip } }); // [1, n_s, H·HD]
+      });
+      att = S === 1 ? outs[0] : g.op('Concat', outs, { axis: 1 });
+    }
     x = g.op('Add', [x, linear(att, [n.o], [n.oBias], `layers.${l}.o`)[0]]);
 
     const h2 = norm(x, n.norm2);
