@@ -140,19 +140,30 @@ export class AdjacencyMatrix {
     this.pairRows.set(ids.subarray(base, base + k), slot * k);
   }
 
-  /** Writes the token rows (raw little-endian int32) through a temp file, so a crash never leaves half a file; pair rows are relearned. */
+  /**
+   * Writes the token rows, then the pair keys and pair rows (raw little-endian int32), through a temp file, so a
+   * crash never leaves half a file.
+   */
   save(file: string): void {
     const tmp = `${file}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, Buffer.from(this.rows.buffer, this.rows.byteOffset, this.rows.byteLength));
+    const parts = [this.rows, this.pairKeys, this.pairRows].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+    fs.writeFileSync(tmp, Buffer.concat(parts));
     fs.renameSync(tmp, file);
   }
 
+  /** Reads what save() wrote; a file of token rows alone (written before pair rows existed) leaves the pairs to relearn. */
   load(file: string): void {
     const buf = fs.readFileSync(file);
-    if (buf.byteLength !== this.rows.byteLength) {
-      throw errors.badCheckpoint(`${file}: recycling matrix has ${buf.byteLength} bytes, expected ${this.vocab}×${this.k}×4 = ${this.rows.byteLength}`);
+    const rowsOnly = this.rows.byteLength;
+    const full = rowsOnly + this.pairKeys.byteLength + this.pairRows.byteLength;
+    if (buf.byteLength !== rowsOnly && buf.byteLength !== full) {
+      throw errors.badCheckpoint(`${file}: recycling matrix has ${buf.byteLength} bytes, expected ${full} (${this.vocab}×${this.k} token rows and ${PAIR_SLOTS} pair rows, int32) or ${rowsOnly} (token rows only)`);
     }
-    this.rows.set(new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4));
+    const ints = new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+    this.rows.set(ints.subarray(0, this.rows.length));
+    if (buf.byteLength === rowsOnly) return;
+    this.pairKeys.set(ints.subarray(this.rows.length, this.rows.length + this.pairKeys.length));
+    this.pairRows.set(ints.subarray(this.rows.length + this.pairKeys.length));
   }
 }
 

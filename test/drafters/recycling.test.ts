@@ -1,4 +1,5 @@
 // Token Recycling: the adjacency-matrix update rule, template fill from the matrix, and hot start.
+import fs from 'node:fs';
 import t from 'tap';
 import { AdjacencyMatrix, RecyclingDrafter, sharedMatrix } from '../../drafters/recycling.ts';
 import { TreeBuilder } from '../../trees/draft-tree.ts';
@@ -80,7 +81,24 @@ t.test('save and load round-trip; a wrong size fails loudly', async (t) => {
   const n = new AdjacencyMatrix(V, 2);
   n.load(`${dir}/m.bin`);
   t.same(Array.from(n.rows), Array.from(m.rows));
-  t.throws(() => new AdjacencyMatrix(V + 1, 2).load(`${dir}/m.bin`), { message: /expected 21×2×4/ });
+  t.throws(() => new AdjacencyMatrix(V + 1, 2).load(`${dir}/m.bin`), { message: /21×2 token rows/ });
+});
+
+t.test('pair rows survive save and load; a file of token rows alone still loads (pairs relearn)', async (t) => {
+  const dir = t.testdir();
+  const m = new AdjacencyMatrix(V, 2);
+  m.updateFromLogits(3, rowLogits([4, 5]), 0, 7); // token row 3 and pair row (7, 3)
+  m.updateFromLogits(3, rowLogits([6, 8]), 0, 9); // token row 3 overwritten; pair (7, 3) kept
+  m.save(`${dir}/m.bin`);
+  const n = new AdjacencyMatrix(V, 2);
+  n.load(`${dir}/m.bin`);
+  t.same([n.candidateAfter(7, 3, 0), n.candidateAfter(7, 3, 1)], [4, 5], 'the pair row came back');
+  t.same([n.candidateAfter(9, 3, 0), n.candidate(3, 0)], [6, 6]);
+  fs.writeFileSync(`${dir}/old.bin`, Buffer.from(m.rows.buffer, m.rows.byteOffset, m.rows.byteLength));
+  const o = new AdjacencyMatrix(V, 2);
+  o.load(`${dir}/old.bin`);
+  t.same(Array.from(o.rows), Array.from(m.rows));
+  t.equal(o.candidateAfter(7, 3, 0), 6, 'no pair rows: the token row answers');
 });
 
 t.test('a token on the accepted path keeps the row written in the real context, even when a later rejected node repeats it', async (t) => {
