@@ -5,6 +5,7 @@
 // from growing trees whose drafting eats what their acceptance earns (issue 10: auto fell to 0.78 of the best
 // fixed budget with a draft model).
 
+import { EwLineFit } from '../common/ew-fit.ts';
 import { isBucketSize } from '../trees/expander.ts';
 
 /**
@@ -29,32 +30,23 @@ const CHEAP_SHARE = 0.05;
  * asks seen barely differ, the time is taken as proportional to the ask (the cautious reading: growing costs).
  */
 export class DraftCost {
-  private w = 0;
-  private sx = 0;
-  private sy = 0;
-  private sxx = 0;
-  private sxy = 0;
+  private readonly line: EwLineFit; // ms on ask
 
-  constructor(private readonly alpha = 0.1) {}
+  constructor(alpha = 0.1) {
+    this.line = new EwLineFit(alpha);
+  }
 
   observe(ask: number, ms: number): void {
     if (!(ask >= 1) || !Number.isFinite(ms) || ms < 0) return;
-    const k = 1 - this.alpha;
-    this.w = k * this.w + 1;
-    this.sx = k * this.sx + ask;
-    this.sy = k * this.sy + ms;
-    this.sxx = k * this.sxx + ask * ask;
-    this.sxy = k * this.sxy + ask * ms;
+    this.line.observe(ask, ms);
   }
 
   /** Expected draft ms for an ask of n nodes; 0 before any step. */
   at(n: number): number {
-    if (this.w < 1e-9 || n <= 0) return 0;
-    const mx = this.sx / this.w;
-    const my = this.sy / this.w;
-    const varX = this.sxx / this.w - mx * mx;
+    if (this.line.empty || n <= 0) return 0;
+    const { mx, my, varX, cov } = this.line.moments();
     if (varX > 0.25) {
-      const slope = Math.max(0, (this.sxy / this.w - mx * my) / varX);
+      const slope = Math.max(0, cov / varX);
       return Math.max(0, my + slope * (n - mx));
     }
     return mx > 0 ? (my * n) / mx : my;

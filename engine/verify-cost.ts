@@ -3,6 +3,7 @@
 import { causalBias, type ModelRunner } from '../model/runner.ts';
 import { piecewiseCost, type CostCurve } from '../trees/expander.ts';
 import { measuredOnce } from './measured.ts';
+import { EwLineFit } from '../common/ew-fit.ts';
 
 export const COST_SIZES = [1, 2, 4, 8, 12, 16, 24, 32, 48, 65];
 /** Measuring stops adding sizes past this much time (a big model's large forwards are extrapolated). */
@@ -72,34 +73,23 @@ export async function measureVerifyCost(runner: ModelRunner, sizes = COST_SIZES)
  * a sensible cost, because the fit is shared across sizes.
  */
 export class OnlineCost implements CostCurve {
-  // Exponentially weighted sums for the fit of y on x = v(n).
-  private w = 0;
-  private sx = 0;
-  private sy = 0;
-  private sxx = 0;
-  private sxy = 0;
+  private readonly line: EwLineFit; // y on x = v(n)
 
-  constructor(private readonly base: CostCurve, private readonly alpha = 0.05) {}
+  constructor(private readonly base: CostCurve, alpha = 0.05) {
+    this.line = new EwLineFit(alpha);
+  }
 
   observe(n: number, ms: number): void {
     if (!(n >= 1) || !Number.isFinite(ms)) return;
-    const x = this.base.at(n);
-    const k = 1 - this.alpha;
-    this.w = k * this.w + 1;
-    this.sx = k * this.sx + x;
-    this.sy = k * this.sy + ms;
-    this.sxx = k * this.sxx + x * x;
-    this.sxy = k * this.sxy + x * ms;
+    this.line.observe(this.base.at(n), ms);
   }
 
   /** Slope and intercept of the fit; slope 1 and the mean gap while the observed sizes barely differ. */
   fit(): { a: number; b: number } {
-    if (this.w < 1e-9) return { a: 1, b: 0 };
-    const mx = this.sx / this.w;
-    const my = this.sy / this.w;
-    const varX = this.sxx / this.w - mx * mx;
+    if (this.line.empty) return { a: 1, b: 0 };
+    const { mx, my, varX, cov } = this.line.moments();
     let a = 1;
-    if (varX > 1e-4 * mx * mx) a = Math.min(4, Math.max(0.5, (this.sxy / this.w - mx * my) / varX));
+    if (varX > 1e-4 * mx * mx) a = Math.min(4, Math.max(0.5, cov / varX));
     return { a, b: Math.max(0, my - a * mx) };
   }
 
