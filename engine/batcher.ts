@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../common/log.ts';
 import { errors } from '../common/errors.ts';
-import { BatchRunner, type BatchItem } from '../model/batch-runner.ts';
+import { BatchRunner, DEFAULT_BATCH_SLOTS, type BatchItem } from '../model/batch-runner.ts';
 import type { KvCache } from '../model/kv-cache.ts';
 import { prefillInChunks, type ModelRunner } from '../model/runner.ts';
 import type { SizeChoice } from '../trees/expander.ts';
@@ -25,14 +25,26 @@ export interface BatcherOptions {
   /**
    * Draft trees in steps shared by several generations, sized across the batch by allocateBatch. Off by default:
    * measured on the widened 82M stories model at 4 and 16 clients, shared trees made steps far slower than they
-   * paid (allocateBatch's cost model misses the padded attention and the per-step copies of every past), so a
-   * shared step verifies no drafts and a generation alone speculates as before.
+   * paid (allocateBatch's cost model missed the padded attention and the per-step copies of every past that the
+   * batched graph had then; it attends per slot now, not re-measured), so a shared step verifies no drafts and a
+   * generation alone speculates as before.
    */
   speculateShared?: boolean;
+  /**
+   * Sequences one batched forward carries: the batched graph's slots (the server passes --max-concurrent; default
+   * DEFAULT_BATCH_SLOTS, at most MAX_BATCH_SLOTS). More members than that run as several forwards.
+   */
+  slots?: number;
   /** Free memory now, in bytes (default os.freemem); the batched graph is not opened when it would not fit. */
   freeMemoryBytes?: () => number;
   log?: Logger;
 }
+
+/**
+ * Most slots the batched graph gets: an unused slot still costs its If in every layer (~7 µs each on CPU), so a
+ * batch of 2 in a 64-slot graph of a 32-layer model would pay ~14 ms a step for nothing.
+ */
+export const MAX_BATCH_SLOTS = 16;
 
 /** The batched graph holds a second copy of the weights: open it only with this much headroom over their size. */
 const BATCHED_MEMORY_HEADROOM = 1.25;
@@ -146,7 +158,7 @@ export class Batcher {
    * once with the numbers, and shared steps run each generation in turn on the single-sequence graph.
    */
   warm(): Promise<BatchRunner> {
-    this.opening ??= this.checkMemory().then(() => BatchRunner.open(this.runner)).then((b) => (this.batchRunner = b));
+    this.opening ??= this.checkMemory().then(() => BatchRunner.open(this.runner, Math.min(this.opts.slots ?? DEFAULT_BATCH_SLOTS, MAX_BATCH_SLOTS))).then((b) => (this.batchRunner = b));
     return this.opening;
   }
 

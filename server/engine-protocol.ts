@@ -11,7 +11,7 @@ import type { EngineRequest } from './engine.ts';
 
 /** What the worker is started with (workerData). */
 export interface WorkerStart {
-  load: Omit<LoadOptions, 'log'> & { maxBatchTokens?: number; batchSpeculation?: boolean };
+  load: Omit<LoadOptions, 'log'> & { maxBatchTokens?: number; batchSpeculation?: boolean; maxConcurrent?: number };
   /** The server's log level: the worker's records go to the server's logger. */
   logLevel: string;
   testHooks?: EngineTestHooks;

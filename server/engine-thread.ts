@@ -17,6 +17,8 @@ import { workerBootstrap } from './worker-bootstrap.ts';
 export interface EngineThreadOptions extends LoadOptions {
   maxBatchTokens?: number;
   batchSpeculation?: boolean;
+  /** The batched graph's slots (--max-concurrent). */
+  maxConcurrent?: number;
   /** Tests only. */
   testHooks?: EngineTestHooks;
 }

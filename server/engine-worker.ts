@@ -30,7 +30,7 @@ function countForwards(runner: ModelRunner): void {
 async function open(): Promise<Engine> {
   const loaded = await loadEngine({ ...start.load, log });
   countForwards(loaded.runner);
-  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose, maxBatchTokens: start.load.maxBatchTokens, batchSpeculation: start.load.batchSpeculation, log });
+  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose, maxBatchTokens: start.load.maxBatchTokens, batchSpeculation: start.load.batchSpeculation, maxConcurrent: start.load.maxConcurrent, log });
 }
 
 function serve(engine: Engine): void {

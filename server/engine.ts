@@ -75,6 +75,8 @@ export interface EngineParts {
   maxBatchTokens?: number;
   /** Shared steps draft too, sized across the batch (--batch-speculation). */
   batchSpeculation?: boolean;
+  /** Generations running at once (--max-concurrent): the batched graph's slots. */
+  maxConcurrent?: number;
   log?: Logger;
 }
 
@@ -87,7 +89,7 @@ export function createEngine(parts: EngineParts): Engine {
   const run = parts.generate ?? engineGenerate;
   const eosIds = tokenizer.eosIds.length ? tokenizer.eosIds : undefined;
   // Concurrent generations share each step's forward; a custom generate (a test's spy) runs each on its own.
-  const batcher = parts.generate ? undefined : new Batcher(runner, { maxBatchTokens: parts.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS, speculateShared: parts.batchSpeculation, log: parts.log });
+  const batcher = parts.generate ? undefined : new Batcher(runner, { maxBatchTokens: parts.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS, speculateShared: parts.batchSpeculation, slots: parts.maxConcurrent, log: parts.log });
   const dispose = parts.dispose ?? (() => runner.dispose());
   const prefixCaches = new Map<number, PrefixCache>();
   const compile = (spec: GrammarSpec) => constraintFor(tokenizer, runner.compileInfo.modelPath, runner.vocab, spec);
@@ -134,7 +136,7 @@ export function createEngine(parts: EngineParts): Engine {
 }
 
 /** Loads the target (and --draft / --datastore) through engine/load.ts. */
-export async function openEngine(opts: LoadOptions & { maxBatchTokens?: number; batchSpeculation?: boolean }): Promise<Engine> {
+export async function openEngine(opts: LoadOptions & { maxBatchTokens?: number; batchSpeculation?: boolean; maxConcurrent?: number }): Promise<Engine> {
   const loaded = await loadEngine(opts);
-  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose, maxBatchTokens: opts.maxBatchTokens, batchSpeculation: opts.batchSpeculation, log: opts.log });
+  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose, maxBatchTokens: opts.maxBatchTokens, batchSpeculation: opts.batchSpeculation, maxConcurrent: opts.maxConcurrent, log: opts.log });
 }

@@ -72,9 +72,13 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
   g.input('logits_rows', 'int64', ['m']);
   if (exits.size) g.input('exit_layer', 'int64', [1]);
   for (let l = 0; l < L; l++) {
-    for (const s of batched ? Array.from({ length: S }, (_, i) => `.${i}`) : ['']) {
-      g.input(`past_key.${l}${s}`, 'float', [1, batched ? `past${s}` : 'past', KV * HD]);
-      g.input(`past_value.${l}${s}`, 'float', [1, batched ? `past${s}` : 'past', KV * HD]);
+    if (!batched) {
+      g.input(`past_key.${l}`, 'float', [1, 'past', KV * HD]);
+      g.input(`past_value.${l}`, 'float', [1, 'past', KV * HD]);
+    }
+    for (let s = 0; s < S; s++) {
+      g.input(`past_key.${l}.${s}`, 'float', [1, `past.${s}`, KV * HD]);
+      g.input(`past_value.${l}.${s}`, 'float', [1, `past.${s}`, KV * HD]);
     }
   }
   // Batched: whether each slot has rows ([1] bool), and an unused slot's attention output [1, 0, H·HD].

@@ -23,11 +23,11 @@ function prompts(): number[][] {
 }
 
 /** `speculateShared`: shared steps carry draft trees (sized across the batch), so equality covers batched trees. */
-async function load(t: { teardown(fn: () => unknown): void }, speculateShared = true, layerskip = false) {
+async function load(t: { teardown(fn: () => unknown): void }, speculateShared = true, layerskip = false, slots?: number) {
   const dir = testModel('batch-target', TARGET);
   const runner = await ModelRunner.load(dir, { threads: 1, earlyExits: layerskip ? 'all' : undefined });
   const draft = await ModelRunner.load(truncatedDraft(dir, 1), { threads: 1 });
-  const batcher = new Batcher(runner, { maxBatchTokens: 512, speculateShared });
+  const batcher = new Batcher(runner, { maxBatchTokens: 512, speculateShared, slots });
   await batcher.warm();
   t.teardown(async () => {
     await batcher.dispose();
@@ -68,6 +68,17 @@ for (const drafter of ['recycling', 'lookup', 'retrieval', 'draft', 'suffix', 'l
     t.equal(batcher.size, 0, 'everyone left');
   });
 }
+
+t.test('more members than the batched graph has slots: each step runs as several forwards, outputs unchanged', async (t) => {
+  const { runner, batcher, resources } = await load(t, false, false, 3);
+  const ps = prompts().slice(0, 7);
+  const refs = [];
+  for (const p of ps) refs.push((await generate(runner, { promptTokens: p, maxTokens: 20, sampling: GREEDY, eosIds: [], drafters: ['none'] })).tokens);
+  const before = { ...batcher.counts };
+  const outs = await Promise.all(ps.map((p) => member(batcher, runner, { promptTokens: p, maxTokens: 20, sampling: GREEDY, eosIds: [], drafters: ['none'] }, 0, resources)));
+  for (let i = 0; i < ps.length; i++) t.same(outs[i].tokens, refs[i], `generation ${i}`);
+  t.ok(batcher.counts.sharedForwards > before.sharedForwards + 10, `${batcher.counts.sharedForwards - before.sharedForwards} shared forwards`);
+});
 
 t.test('a generation cancelled in the middle of a batch leaves the others unchanged', async (t) => {
   const { runner, batcher, resources } = await load(t);
