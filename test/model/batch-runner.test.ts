@@ -65,6 +65,14 @@ async function checkBatch(t: Test, runner: ModelRunner, specs: Spec[], slots: nu
       })();
     return { alone, batched, step };
   }));
+  // The rows after each past hold NaN, as a stale tree could: the graph must write its new K/V rows there before it
+  // attends over them.
+  for (const s of seqs) {
+    const n = s.step.tokens.length;
+    s.batched.reserve(n);
+    const nan = new Float32Array(n * runner.spec.numKvHeads * runner.spec.headDim).fill(NaN);
+    for (let l = 0; l < runner.spec.numLayers; l++) s.batched.writePending(l, nan, nan, n);
+  }
   const items: BatchItem[] = seqs.map((s, i) => ({ cache: s.batched, tokens: s.step.tokens, positions: s.step.positions, bias: s.step.bias, logitRows: i === 4 ? [4, 0] : undefined }));
   const outs = await batch.forward(items);
   t.equal(outs.length, items.length);
