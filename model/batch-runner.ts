@@ -6,7 +6,9 @@
 // More sequences than slots run as several forwards of at most `slots` each.
 //
 // The batched graph is a second onnxruntime session: its weights are a second copy in memory (onnxruntime-node
-// cannot share initializers between sessions). The single-sequence graph stays as it is for the common case.
+// cannot share initializers between sessions). The single-sequence graph stays as it is for the common case: a
+// lone sequence through the slotted graph pays every unused slot's If in every layer (1 thread, past 600: 82M f32
+// 13.3 ms with 16 slots vs 13.8 single, within noise; 82M q4 5.2 vs 4.7; stories260K at past 200 0.82 vs 0.27 ms).
 import { compileModel } from './compile.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { ModelRunner } from './runner.ts';
