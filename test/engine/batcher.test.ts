@@ -9,6 +9,7 @@ import { ModelRunner } from '../../model/runner.ts';
 import { Rng } from '../../common/rng.ts';
 import type { Logger } from '../../common/log.ts';
 import { testModel, truncatedDraft } from '../helpers/models.ts';
+import { LookupDrafter } from '../../drafters/lookup.ts';
 
 const TARGET = { arch: 'llama' as const, seed: 41, layers: 3, hidden: 32, heads: 4, kvHeads: 2, vocab: 300, intermediate: 48 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -147,6 +148,26 @@ t.test('a long prompt is prefilled in chunks inside the others\' steps: their st
   t.ok(batcher.counts.forwards - forwardsAtJoin > 3, 'its prompt took several shared forwards');
 });
 
+t.test('prefill chunks keep a step within 1.5x of the others\' decode step, down to 4 rows, without ratcheting up', async (t) => {
+  const dir = testModel('batch-target', TARGET);
+  const runner = await ModelRunner.load(dir, { threads: 1 });
+  t.teardown(() => runner.dispose());
+  const chunkFor = (at: (rows: number) => number) => {
+    const batcher = new Batcher(runner, { maxBatchTokens: 512, stepCost: { at } });
+    const slots = [1, 2, 3, 4].map(() => batcher.join()); // three decoding, one prefilling
+    const chunk = batcher.prefillChunk();
+    for (const s of slots) s.leave();
+    return chunk;
+  };
+  t.equal(chunkFor((rows) => 10 + rows), 4, 'steep cost (3 decode rows = 13 ms, limit 19.5): 4 rows');
+  t.equal(chunkFor((rows) => 10 + 0.5 * rows), 8, 'limit 17.25 ms: 3 + 8 rows = 15.5 ms fits, 3 + 16 = 19.5 ms does not');
+  t.equal(chunkFor((rows) => 10 + 0.001 * rows), 256, 'flat cost: the largest chunk');
+  const lone = new Batcher(runner, { maxBatchTokens: 512, soloPrefillChunk: 128, stepCost: { at: (rows) => 10 + rows } });
+  const slot = lone.join();
+  t.equal(lone.prefillChunk(), 128, 'alone: the solo chunk');
+  slot.leave();
+});
+
 t.test('by default a shared step verifies no drafts, and the outputs are still exact', async (t) => {
   const { runner, batcher, resources } = await load(t, false);
   const ps = prompts().slice(0, 6);
@@ -157,6 +178,24 @@ t.test('by default a shared step verifies no drafts, and the outputs are still e
   t.same(outs.map((o) => o.tokens), refs);
   t.ok(batcher.counts.sharedForwards > before, 'steps were shared');
   t.equal(batcher.allocations.length, 0, 'no tree was sized across the batch');
+});
+
+t.test('with shared steps not speculating, an auto-budget member drafts nothing while it shares (no wasted proposals)', async (t) => {
+  const { runner, batcher, resources } = await load(t, false);
+  const ps = prompts().slice(0, 6);
+  let proposals = 0;
+  const propose = LookupDrafter.prototype.propose;
+  LookupDrafter.prototype.propose = function (this: LookupDrafter, ...args: Parameters<LookupDrafter['propose']>) {
+    proposals++;
+    return propose.apply(this, args);
+  };
+  t.teardown(() => {
+    LookupDrafter.prototype.propose = propose;
+  });
+  const outs = await Promise.all(ps.map((p) => member(batcher, runner, { promptTokens: p, maxTokens: 24, sampling: GREEDY, eosIds: [], drafters: ['lookup'], treeBudget: 'auto' }, 0, resources)));
+  const steps = outs.reduce((a, o) => a + o.speculation!.steps, 0);
+  t.ok(steps > 60, `${steps} steps`);
+  t.ok(proposals < steps / 4, `${proposals} proposals in ${steps} steps: only steps run alone draft`);
 });
 
 t.test('without the memory for a second copy of the weights, the batched graph stays closed and generations take turns', async (t) => {
