@@ -89,7 +89,7 @@ export function createEngine(parts: EngineParts): Engine {
   const run = parts.generate ?? engineGenerate;
   const eosIds = tokenizer.eosIds.length ? tokenizer.eosIds : undefined;
   // Concurrent generations share each step's forward; a custom generate (a test's spy) runs each on its own.
-  const batcher = parts.generate ? undefined : new Batcher(runner, { maxBatchTokens: parts.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS, speculateShared: parts.batchSpeculation, slots: parts.maxConcurrent, log: parts.log });
+  const batcher = parts.generate ? undefined : new Batcher(runner, { maxBatchTokens: parts.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS, speculateShared: parts.batchSpeculation ?? true, slots: parts.maxConcurrent, log: parts.log });
   const dispose = parts.dispose ?? (() => runner.dispose());
   const prefixCaches = new Map<number, PrefixCache>();
   const compile = (spec: GrammarSpec) => constraintFor(tokenizer, runner.compileInfo.modelPath, runner.vocab, spec);

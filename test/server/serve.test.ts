@@ -55,9 +55,9 @@ t.test('flags, SPRIG_* env vars and defaults', async (t) => {
   t.match(serveOptions(parseServe(['--engine-thread', 'off'])), { engineThread: false });
   t.match(serveOptions(parseServe([], { SPRIG_ENGINE_THREAD: 'off' })), { engineThread: false });
   t.throws(() => parseServe(['--engine-thread', 'yes']), { code: 'commander.invalidArgument' });
-  t.match(d, { batchSpeculation: false }, 'shared steps draft nothing unless --batch-speculation on');
-  t.match(serveOptions(parseServe(['--batch-speculation', 'on'])), { batchSpeculation: true });
-  t.match(serveOptions(parseServe([], { SPRIG_BATCH_SPECULATION: 'on' })), { batchSpeculation: true });
+  t.match(d, { batchSpeculation: true }, 'shared steps speculate, sized across the batch, unless --batch-speculation off');
+  t.match(serveOptions(parseServe(['--batch-speculation', 'off'])), { batchSpeculation: false });
+  t.match(serveOptions(parseServe([], { SPRIG_BATCH_SPECULATION: 'off' })), { batchSpeculation: false });
   t.throws(() => parseServe(['--max-concurrent', '0']), { code: 'commander.invalidArgument' });
   t.throws(() => parseServe(['--tree-budget', 'big']), { code: 'commander.invalidArgument' });
   t.throws(() => parseServe(['--port', 'x']), { code: 'commander.invalidArgument' });
