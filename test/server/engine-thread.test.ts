@@ -64,6 +64,22 @@ t.test('greedy text through the worker equals the in-process engine, plain and s
   t.equal((await greedyReference(PROMPTS[0], 40)).text, (await complete(on.url, { prompt: PROMPTS[0], max_tokens: 40, ...GREEDY })).choices[0].text, 'equals plain decoding');
 });
 
+t.test('stop strings through the worker (tokens cross in batches) end the text and usage where in-process does', async (t) => {
+  const on = await serve(t, { engineThread: true, drafters: ['none'] });
+  const off = await serve(t, { engineThread: false, drafters: ['none'] });
+  for (const prompt of PROMPTS.slice(0, 4)) {
+    const full = (await complete(off.url, { prompt, max_tokens: 40, ...GREEDY })).choices[0].text;
+    const stop = full.slice(Math.floor(full.length / 2), Math.floor(full.length / 2) + 3);
+    if (stop.trim().length === 0) continue;
+    const body = { prompt, max_tokens: 40, ...GREEDY, stop: [stop] };
+    const ref = await complete(off.url, body);
+    const got = await complete(on.url, body);
+    t.equal(got.choices[0].text, ref.choices[0].text, `cut before ${JSON.stringify(stop)}`);
+    t.same(got.usage, ref.usage, 'same usage');
+    t.equal(await streamText(on.url, body), ref.choices[0].text, 'streamed');
+  }
+});
+
 t.test('8 concurrent greedy streams through the worker equal their single-client outputs', async (t) => {
   const server = await serve(t, { engineThread: true, drafters: ['recycling', 'lookup'], treeBudget: 8 });
   const alone: string[] = [];
