@@ -9,7 +9,7 @@ import { mergeTrees } from '../trees/merge.ts';
 import { bestFirstOrder, keepFirst } from '../trees/prune.ts';
 import { chooseTreeSize, isBucketSize } from '../trees/expander.ts';
 import type { OnlineCost } from './verify-cost.ts';
-import { askFor, type DraftCost } from './draft-cost.ts';
+import { askFor, PROBE_EVERY, type DraftCost } from './draft-cost.ts';
 import type { DrafterGate } from './drafter-gate.ts';
 import type { ScoreCalibration } from './calibration.ts';
 import { verifyCoupled } from '../verifier/coupled.ts';
@@ -153,7 +153,7 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<Draft> {
   // Under 'auto', ask for a little more than the recent size (engine/draft-cost.ts): room to grow without
   // paying a draft model for the cap.
   const cheap = !s.draftCost || !s.cost || s.draftCost.cheap(s.cost.at(1));
-  const ask = s.budget === 'auto' ? askFor(s.sizeEma, cap, cheap) : cap;
+  const ask = s.budget === 'auto' ? askFor(s.sizeEma, cap, cheap, s.stats.steps % PROBE_EVERY === PROBE_EVERY - 1) : cap;
   const trees: DraftTree[] = [];
   const active: Drafter[] = [];
   const costMs: number[] = [];

@@ -35,9 +35,11 @@ t.test('asks: twice the size (at least 8) while drafting is cheap, the next tree
   t.equal(askFor(50, 64, true), 64, 'never past the cap');
   t.equal(askFor(0, 64, false), 2);
   t.equal(askFor(1, 64, false), 2);
-  t.equal(askFor(2, 64, false), 4);
-  t.equal(askFor(4, 64, false), 6);
-  t.equal(askFor(6, 64, false), 8);
-  t.equal(askFor(7.2, 64, false), 12);
+  t.equal(askFor(2, 64, false), 2);
+  t.equal(askFor(4, 64, false), 4);
+  t.equal(askFor(5.2, 64, false), 6);
+  t.equal(askFor(7.2, 64, false), 8);
   t.equal(askFor(40, 32, false), 32, 'never past the cap');
+  t.equal(askFor(4, 64, false, true), 6, 'a probe asks one size up');
+  t.equal(askFor(8, 64, false, true), 12);
 });
