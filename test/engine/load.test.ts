@@ -16,7 +16,7 @@ t.test('recycling state is saved on dispose and loaded at start', async (t) => {
   const rows = Array.from(sharedMatrix(a.runner.compileInfo.modelPath, a.runner.vocab).rows);
   t.ok(rows.some((x) => x >= 0), 'the matrix learned something');
   await a.dispose();
-  t.equal(fs.statSync(file).size, 300 * 8 * 4, 'vocab × 8 int32');
+  t.equal(fs.statSync(file).size, (300 * 8 + 65536 * 2 + 65536 * 8) * 4, 'vocab × 8 token rows, 65,536 pair keys and pair rows of 8, int32');
 
   // A new process would start cold: simulate by wiping the shared matrix, then load from the file.
   sharedMatrix(a.runner.compileInfo.modelPath, a.runner.vocab).rows.fill(-1);
@@ -24,7 +24,7 @@ t.test('recycling state is saved on dispose and loaded at start', async (t) => {
   t.same(Array.from(sharedMatrix(b.runner.compileInfo.modelPath, b.runner.vocab).rows), rows, 'hot start from disk');
   await b.dispose();
   fs.writeFileSync(file, Buffer.alloc(12));
-  await t.rejects(loadEngine({ model: dir, recyclingState: file, threads: 1 }), { message: /12 bytes, expected 300×8×4/ });
+  await t.rejects(loadEngine({ model: dir, recyclingState: file, threads: 1 }), { message: /12 bytes, expected 2631040 \(300×8 token rows/ });
 });
 
 t.test('the suffix cache is bounded by --suffix-cache-requests, saved on dispose and loaded at start', async (t) => {
