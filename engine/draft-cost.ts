@@ -13,10 +13,12 @@ import { isBucketSize } from '../trees/expander.ts';
  * cheap, about twice the size and at least CHEAP_ASK_FLOOR (room to grow); while it is not (a draft model runs
  * one forward per round), the tree size the expander would keep (measured: asking one size up every step made
  * the draft model draft like a fixed 8 while it kept ~5 nodes), or on a `probe` step the next size up, so
- * growth is still tried.
+ * growth is still tried. A costly drafter whose trees are kept at about nothing is not asked at all between
+ * probes: its drafting would be pure loss.
  */
 export function askFor(size: number, cap: number, cheap: boolean, probe = false): number {
   if (cheap) return Math.min(cap, Math.max(CHEAP_ASK_FLOOR, Math.ceil(2 * size)));
+  if (size < 0.5 && !probe) return 0;
   let n = Math.max(1, Math.round(size)) + (probe ? 1 : 0);
   while (!isBucketSize(n)) n++;
   return Math.min(cap, Math.max(2, n));

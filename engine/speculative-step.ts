@@ -160,7 +160,7 @@ async function proposeTree(s: SpecState, maxDepth: number): Promise<Draft> {
   // A shared step that will verify no drafts (engine/batcher.ts speculateShared off) drafts nothing: proposing
   // would only cost time (measured: 0.90-0.93x of plain decoding at 16 clients).
   const idle = s.budget === 'auto' && s.batch !== undefined && !s.batch.drafts;
-  if (cap > 0 && maxDepth > 0 && !idle) {
+  if (ask > 0 && maxDepth > 0 && !idle) {
     // Draft models go first (drafters are ordered so), so the others can see the draft's root distribution.
     const req: DraftRequest = { context: s.context, budget: ask, maxDepth, targetCache: s.cache };
     for (const d of s.drafters) {

@@ -33,7 +33,8 @@ t.test('asks: twice the size (at least 8) while drafting is cheap, the next tree
   t.equal(askFor(1, 64, true), CHEAP_ASK_FLOOR);
   t.equal(askFor(10, 64, true), 20);
   t.equal(askFor(50, 64, true), 64, 'never past the cap');
-  t.equal(askFor(0, 64, false), 2);
+  t.equal(askFor(0, 64, false), 0, 'trees kept at about nothing: no drafting between probes');
+  t.equal(askFor(0.3, 64, false, true), 2, 'a probe still asks');
   t.equal(askFor(1, 64, false), 2);
   t.equal(askFor(2, 64, false), 2);
   t.equal(askFor(4, 64, false), 4);
