@@ -6,9 +6,23 @@
 // More sequences than slots run as several forwards of at most `slots` each.
 //
 // The batched graph is a second onnxruntime session: its weights are a second copy in memory (onnxruntime-node
-// cannot share initializers between sessions). The single-sequence graph stays as it is for the common case: a
-// lone sequence through the slotted graph pays every unused slot's If in every layer (1 thread, past 600: 82M f32
-// 13.3 ms with 16 slots vs 13.8 single, within noise; 82M q4 5.2 vs 4.7; stories260K at past 200 0.82 vs 0.27 ms).
+// cannot share initializers between sessions). The weights.bin files of the two graphs hold the same bytes, but that
+// does not help: onnxruntime mmaps external data, yet every MatMul/MatMulNBits prepacks its weight into anonymous
+// memory, so each session holds its own copy (82M f32: +223 MiB RssAnon for the second session, q4 +46 MiB; a
+// hardlinked weights.bin changes nothing). Measured with onnxruntime-node 1.30, none of these helps: `extra`
+// session.disable_prepacking=1 cuts the copy (+99 MiB) but slows forwards (f32 16 rows 15 → 30 ms, batched 16
+// sequences 23 → 36–52 ms; q4 3 → 130 ms); session.use_ort_model_bytes_* and use_memory_mapped_ort_model are for
+// .ort-format models only; the cross-session prepacked-weights container is not reachable from Node. What does work
+// for f32: save each graph ORT-optimized with session.save_external_prepacked_constant_initializers=1 (prepacked
+// blobs mmapped from disk), drop the duplicate If-branch initializers that ORT's save writes (the batched graph
+// does not load otherwise), and point the batched graph's external data into the single graph's file: the second
+// session then adds 23–33 MiB anon instead of 223, Pss after forwards 452–471 MiB vs 669–679, forwards unchanged
+// and logits identical. Not adopted: with MatMulNBits (q4, q8, GGUF quant types) the saved prepacked model returns
+// all-zero logits in 1.30, and the blobs' layout is specific to the CPU. (~/models/stories-wide768, 2 threads,
+// past 200, scratch/wmem.ts; the same file mapped by both sessions counts twice in RssFile, so compare Pss.)
+// The single-sequence graph stays as it is for the common case: a lone sequence through the slotted graph pays
+// every unused slot's If in every layer (1 thread, past 600: 82M f32 13.3 ms with 16 slots vs 13.8 single, within
+// noise; 82M q4 5.2 vs 4.7; stories260K at past 200 0.82 vs 0.27 ms).
 import { compileModel } from './compile.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { ModelRunner } from './runner.ts';
