@@ -46,7 +46,9 @@ function snippet(s: Sample, at: number): string {
 
 /**
  * Compares every greedy (temperature 0) sample, the baseline's own repeats included, against the first
- * baseline sample of the same item and turn. Returns per-config counts and the mismatches.
+ * baseline sample of the same item and turn. Returns per-config counts and the mismatches. A later turn of a
+ * conversation whose earlier turn already differed is not compared: its history holds its own earlier output,
+ * so its prompt is not the baseline's (the earlier difference carries the verdict, near-tie or not).
  */
 export function checkLossless(samples: readonly Sample[], configs: readonly BenchConfig[]): LosslessCounts & { mismatches: LosslessMismatch[] } {
   const greedy = new Set(configs.filter((c) => c.temperature === 0).map(configKey));
@@ -63,13 +65,16 @@ export function checkLossless(samples: readonly Sample[], configs: readonly Benc
   const mismatched = new Map<string, number>();
   const nearTies = new Map<string, number>();
   const mismatches: LosslessMismatch[] = [];
-  for (const s of samples) {
+  const parted = new Set<string>(); // config#item#repeat whose conversation already differed
+  const conversation = (s: Sample) => `${s.config}#${s.itemId}#${s.repeat}`;
+  for (const s of [...samples].sort((a, b) => a.turn - b.turn)) {
     if (!greedy.has(s.config)) continue;
     const ref = reference.get(refId(s));
-    if (!ref || ref === s) continue;
+    if (!ref || ref === s || parted.has(conversation(s))) continue;
     checked.set(s.config, (checked.get(s.config) ?? 0) + 1);
     const at = ref.outputTokens && s.outputTokens ? firstDiff(ref.outputTokens, s.outputTokens) : firstDiff(ref.output, s.output);
     if (at < 0) continue;
+    parted.add(conversation(s));
     mismatched.set(s.config, (mismatched.get(s.config) ?? 0) + 1);
     mismatches.push({ config: s.config, itemId: s.itemId, turn: s.turn, repeat: s.repeat, at, expected: snippet(ref, at), got: snippet(s, at) });
   }

@@ -164,3 +164,20 @@ t.test('a mismatch at a numerical near-tie is reported as such, not as a failure
     t.match(md, tie ? /ok 0\/1, 1 near-tie/ : /FAIL 1\/1/);
   }
 });
+
+t.test('a later turn of a conversation that already differed is not compared (its history is its own output)', async (t) => {
+  const configs = buildConfigs({ drafters: ['none', 'lookup'], treeBudgets: ['auto'], temperatures: [0], concurrency: null });
+  const sample = (c: number, turn: number, tokens: number[], prompt: number[]): Sample => ({
+    config: configKey(configs[c]), itemId: 'm', category: 'multiturn', turn, repeat: 0, startMs: 0, numTokens: tokens.length, wallMs: 1, prefillMs: 0, decodeMs: 1,
+    ttftMs: 0, itlMs: [], finishReason: 'length', output: tokens.join(' '), outputTokens: tokens, promptTokens: prompt, steps: null, peakRssBytes: null, speculation: null,
+  });
+  // Turn 1 listed first: the order samples arrive in must not matter.
+  const samples = [sample(1, 1, [40, 41], [1, 5, 9, 30]), sample(0, 0, [5, 6], [1]), sample(0, 1, [20, 21], [1, 5, 6, 30]), sample(1, 0, [5, 9], [1])];
+  const lossless = checkLossless(samples, configs);
+  t.equal(lossless.mismatches.length, 1, 'only the first difference');
+  t.match(lossless.mismatches[0], { turn: 0, at: 1 });
+  t.equal(lossless.checked.get(configKey(configs[1])), 1, 'turn 1 was not compared');
+  const same = [sample(0, 0, [5, 6], [1]), sample(0, 1, [20, 21], [1, 5, 6, 30]), sample(1, 0, [5, 6], [1]), sample(1, 1, [20, 22], [1, 5, 6, 30])];
+  const later = checkLossless(same, configs);
+  t.match(later.mismatches, [{ turn: 1, at: 1 }], 'a first difference in a later turn is still caught');
+});
