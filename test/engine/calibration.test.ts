@@ -16,7 +16,7 @@ t.test('an overconfident drafter is corrected by what the target accepts', async
   t.ok(c.estimate(0, 0.8) < 0.05, 'drafter 0 never accepted');
   const v = c.values(tree);
   t.equal(v[0], 1, 'root');
-  t.ok(Math.abs(v[1] - c.estimate(1, tree.scores[1])) < 1e-5, 'node value = calibrated estimate of its source (+ a tie-breaking sliver of the score)');
+  t.ok(Math.abs(v[1] - c.estimate(1, tree.scores[1]) * c.depthFactor(1)) < 1e-5, 'node value = calibrated estimate of its source × its depth\'s factor (+ a tie-breaking sliver of the score)');
 });
 
 t.test('a node proposed by two drafters takes the better estimate', async (t) => {
@@ -27,7 +27,7 @@ t.test('a node proposed by two drafters takes the better estimate', async (t) =>
   solo.add(0, 6, { score: 0.5, source: 0 });
   for (let i = 0; i < 100; i++) c.observe(solo.build(), [0]); // drafter 0 at 0.5: never accepted
   const v = c.values(b.build());
-  t.ok(Math.abs(v[1] - 0.5) < 1e-5, 'drafter 1 (no data, prior 0.5) wins over drafter 0 (≈0)');
+  t.ok(Math.abs(v[1] - 0.5 * c.depthFactor(1)) < 1e-5, 'drafter 1 (no data, prior 0.5) wins over drafter 0 (≈0)');
 });
 
 t.test('online step cost: learns the overhead the startup curve misses, and the slope', async (t) => {
@@ -50,4 +50,19 @@ t.test('within one score bin, values keep the drafter\'s own order', async (t) =
   b.add(0, 7, { score: 0.9, source: 3 }); // same bin [0.5, 1)
   const v = c.values(b.build());
   t.ok(v[2] > v[1], `${v[2]} > ${v[1]}`);
+});
+
+t.test('the per-depth factor corrects what the score bins cannot: the same score accepted less often deeper', async (t) => {
+  const c = new ScoreCalibration();
+  const b = new TreeBuilder(5);
+  const a = b.add(0, 6, { score: 0.7, source: 0 }); // depth 1
+  b.add(a, 7, { score: 0.7, source: 0 }); // depth 2, the same score bin
+  const tree = b.build();
+  // Depth 1 accepted in 70% of steps, depth 2 in 10% (the shared bin alone sees 40% for both).
+  for (let i = 0; i < 1000; i++) c.observe(tree, i % 10 === 0 ? [0, 1, 2] : i % 10 < 7 ? [0, 1] : [0]);
+  const v = c.values(tree);
+  t.ok(Math.abs(c.estimate(0, 0.7) - 0.4) < 0.03, `the bin: ${c.estimate(0, 0.7).toFixed(3)} ≈ 0.4`);
+  t.ok(Math.abs(v[1] - 0.7) < 0.08, `depth 1 ≈ 0.7 (got ${v[1].toFixed(3)})`);
+  t.ok(Math.abs(v[2] - 0.1) < 0.04, `depth 2 ≈ 0.1 (got ${v[2].toFixed(3)})`);
+  t.equal(new ScoreCalibration().depthFactor(3), 1, 'no evidence: factor 1');
 });
