@@ -121,9 +121,13 @@ export class AdjacencyMatrix {
     const vals = this.vals.fill(-Infinity);
     const ids = this.rows;
     for (let j = 0; j < k; j++) ids[base + j] = -1;
-    for (let v = 0; v < this.vocab; v++) {
-      const x = logits[offset + v];
-      if (x <= vals[k - 1]) continue;
+    // The k-th best so far in a local: the scan over the vocabulary is the hot loop, and reading it back from
+    // the typed array each time cost 1.7× (10 rows of 32,000: 0.75 → 0.45 ms, scratch/topk.ts).
+    let kth = -Infinity;
+    const end = offset + this.vocab;
+    for (let at = offset; at < end; at++) {
+      const x = logits[at];
+      if (x <= kth) continue;
       let j = k - 1;
       while (j > 0 && vals[j - 1] < x) {
         vals[j] = vals[j - 1];
@@ -131,7 +135,8 @@ export class AdjacencyMatrix {
         j--;
       }
       vals[j] = x;
-      ids[base + j] = v;
+      ids[base + j] = at - offset;
+      kth = vals[k - 1];
     }
     if (prev < 0) return;
     const slot = slotOf(prev, token);
