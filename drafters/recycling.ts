@@ -7,6 +7,7 @@
 // node's children come from its pair's row when the pair was seen, else from its token's row.
 import fs from 'node:fs';
 import { errors } from '../common/errors.ts';
+import { writeFileAtomic } from '../common/files.ts';
 import { TreeBuilder, type DraftTree } from '../trees/draft-tree.ts';
 import { TOKEN_RECYCLING_TEMPLATE, type TreeTemplate } from '../trees/templates.ts';
 import type { DraftRequest, Drafter, StepOutcome } from './drafter.ts';
@@ -150,10 +151,7 @@ export class AdjacencyMatrix {
    * crash never leaves half a file.
    */
   save(file: string): void {
-    const tmp = `${file}.tmp-${process.pid}`;
-    const parts = [this.rows, this.pairKeys, this.pairRows].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
-    fs.writeFileSync(tmp, Buffer.concat(parts));
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, [this.rows, this.pairKeys, this.pairRows].map((a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
   }
 
   /** Reads what save() wrote; a file of token rows alone (written before pair rows existed) leaves the pairs to relearn. */

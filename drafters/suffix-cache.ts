@@ -4,6 +4,7 @@
 // (--suffix-cache FILE), so what the server learned survives a restart.
 import fs from 'node:fs';
 import { errors } from '../common/errors.ts';
+import { writeFileAtomic } from '../common/files.ts';
 import { SuffixTree } from './suffix-tree.ts';
 
 /** Outputs kept by default (--suffix-cache-requests); memory ≈ output tokens × tree depth × ~120 bytes each. */
@@ -70,9 +71,7 @@ export class SuffixCache {
   /** Writes the kept outputs (least recently used first) through a temp file, so a crash never leaves half a file. */
   save(file: string): void {
     const body = { format: FORMAT, version: 1, vocab: this.vocab, requests: this.outputs().map((t) => Array.from(t)) };
-    const tmp = `${file}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, JSON.stringify(body));
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify(body));
   }
 
   /** Replaces what is kept with the outputs saved in `file` (oldest first, so the file's most recent stay most recent). */

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cacheRoot } from '../model/compile.ts';
+import { writeFileAtomic } from '../common/files.ts';
 import type { ModelRunner } from '../model/runner.ts';
 
 interface Stored<T> {
@@ -40,9 +41,8 @@ export async function measuredOnce<T>(kind: string, runner: ModelRunner, measure
   const before = load.now();
   const value = await measure();
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
     const record: Stored<T> = { measured: new Date().toISOString(), value, load: before };
-    fs.writeFileSync(file, JSON.stringify(record));
+    writeFileAtomic(file, JSON.stringify(record)); // a concurrent start never reads half a file
   } catch {
     // NOTE: a read-only cache only costs a re-measurement next start.
   }

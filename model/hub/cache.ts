@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { cacheRoot } from '../compile.ts';
+import { writeFileAtomic } from '../../common/files.ts';
 
 const MANIFEST = '.sprig-complete.json';
 
@@ -19,12 +20,6 @@ function refFile(repo: string, revision: string): string {
   return path.join(repoCacheDir(repo), 'refs', encodeURIComponent(revision));
 }
 
-function writeAtomic(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
-}
 
 /** The commit a revision last resolved to; a full commit sha stands for itself. */
 export function readRef(repo: string, revision: string): string | null {
@@ -38,7 +33,7 @@ export function readRef(repo: string, revision: string): string | null {
 }
 
 export function writeRef(repo: string, revision: string, sha: string): void {
-  if (revision !== sha) writeAtomic(refFile(repo, revision), `${sha}\n`);
+  if (revision !== sha) writeFileAtomic(refFile(repo, revision), `${sha}\n`);
 }
 
 /** What a model reference needs from a snapshot: the files, and the path handed back (a file or the folder). */
@@ -61,7 +56,7 @@ export function markComplete(repo: string, sha: string, key: string, entry: Comp
   const dir = snapshotDir(repo, sha);
   const manifest = readManifest(dir);
   manifest[key] = entry;
-  writeAtomic(path.join(dir, MANIFEST), JSON.stringify(manifest, null, 2));
+  writeFileAtomic(path.join(dir, MANIFEST), JSON.stringify(manifest, null, 2));
 }
 
 /** The cached path for `key` at this commit when every file it needs is there, else null. */
