@@ -47,7 +47,13 @@ export const DEFAULT_BATCH_SLOTS = 8;
 const EMPTY = new Float32Array(0);
 
 export class BatchRunner {
-  private constructor(readonly runner: ModelRunner, private readonly session: OnnxSession, readonly slots: number) {}
+  /** An unused slot's inputs, the same every step: [1, 1, 0, 0] bias, [1, 0, kvDim] pasts. */
+  private readonly emptyBias = floatTensor(EMPTY, [1, 1, 0, 0]);
+  private readonly emptyPast: ReturnType<typeof floatTensor>;
+
+  private constructor(readonly runner: ModelRunner, private readonly session: OnnxSession, readonly slots: number) {
+    this.emptyPast = floatTensor(EMPTY, [1, 0, runner.spec.numKvHeads * runner.spec.headDim]);
+  }
 
   /** Compiles (or reuses) the batched graph with `slots` slots and opens it with the runner's threads. */
   static async open(runner: ModelRunner, slots = DEFAULT_BATCH_SLOTS): Promise<BatchRunner> {
@@ -101,10 +107,10 @@ export class BatchRunner {
       off += n;
     });
     for (let s = items.length; s < S; s++) {
-      feeds[`attention_bias.${s}`] = floatTensor(EMPTY, [1, 1, 0, 0]);
+      feeds[`attention_bias.${s}`] = this.emptyBias;
       for (let l = 0; l < numLayers; l++) {
-        feeds[`past_key.${l}.${s}`] = floatTensor(EMPTY, [1, 0, kvDim]);
-        feeds[`past_value.${l}.${s}`] = floatTensor(EMPTY, [1, 0, kvDim]);
+        feeds[`past_key.${l}.${s}`] = this.emptyPast;
+        feeds[`past_value.${l}.${s}`] = this.emptyPast;
       }
     }
     feeds.input_ids = int64Tensor(tokens, [1, N]);

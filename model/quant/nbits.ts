@@ -18,6 +18,7 @@
 import { errors } from '../../common/errors.ts';
 import type { RawTensor } from '../weights.ts';
 import { halfToFloat } from './half.ts';
+import { scaleMinK4 } from './dequant.ts';
 
 export interface NBitsMatrix {
   rows: number;
@@ -156,12 +157,6 @@ function q6_k(src: Uint8Array, rows: number, cols: number): NBitsMatrix {
   return m;
 }
 
-/** The 6-bit scale and min of sub-block j (0..7) from a K-quant's 12 packed scale bytes at `p`. */
-function scaleMin(src: Uint8Array, p: number, j: number): [number, number] {
-  if (j < 4) return [src[p + j] & 63, src[p + j + 4] & 63];
-  return [(src[p + j + 4] & 15) | ((src[p + j - 4] >> 6) << 4), (src[p + j + 4] >> 4) | ((src[p + j] >> 6) << 4)];
-}
-
 // Q4_K super-block (144 bytes): f16 d, f16 dmin, scales[12] (8 × 6-bit scale and min), qs[128]: per 64-run,
 // sub-block 2k in the low nibbles of 32 bytes and sub-block 2k + 1 in their high nibbles.
 // Q5_K super-block (176 bytes): the same plus qh[32] before qs: bit (2k) / (2k + 1) of qh[l] is the fifth bit.
@@ -196,7 +191,7 @@ function kQuant(src: Uint8Array, rows: number, cols: number, qbits: 4 | 5): NBit
     }
     mins.scales[b] = dmin;
     for (let j = 0; j < 8; j++) {
-      const [sc, mn] = scaleMin(src, s + 4, j);
+      const [sc, mn] = scaleMinK4(src, s + 4, j);
       m.scales[b * 8 + j] = d * sc;
       mins.data[b * 16 + 2 * j] = mn + 128;
       mins.data[b * 16 + 2 * j + 1] = mn + 128;
