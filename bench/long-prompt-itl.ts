@@ -2,6 +2,7 @@
 // N streaming clients decode; after a warm-up window, one request with a ~L-token prompt arrives. Reports the
 // others' p50/p99 inter-token latency before it arrived and while it was being prefilled, and its own TTFT.
 //   npx tsx bench/long-prompt-itl.ts http://127.0.0.1:8080 [clients=4] [promptTokens=2000]
+import { percentile } from './metrics.ts';
 import { sseData } from './run-http.ts';
 
 const base = process.argv[2] ?? 'http://127.0.0.1:8080';
@@ -20,11 +21,6 @@ async function stream(body: object, onChunk: (now: number) => void): Promise<voi
     const f = JSON.parse(data) as { choices?: { text?: string }[] };
     if (f.choices?.[0]?.text) onChunk(performance.now());
   }
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
 }
 
 const arrivals: Arrival[] = [];
@@ -49,6 +45,6 @@ console.log(JSON.stringify({
   clients,
   promptTokens,
   ttftLongMs: Math.round(firstToken - sent),
-  before: { n: before.length, p50: pct(before, 50), p99: pct(before, 99) },
-  during: { n: during.length, p50: pct(during, 50), p99: pct(during, 99) },
+  before: { n: before.length, p50: percentile(before, 50), p99: percentile(before, 99) },
+  during: { n: during.length, p50: percentile(during, 50), p99: percentile(during, 99) },
 }));

@@ -20,9 +20,11 @@ export class SuffixCache {
   private readonly entries = new Map<number, Int32Array>();
   private nextId = 0;
 
-  constructor(readonly vocab: number, private maxRequests = DEFAULT_SUFFIX_CACHE_REQUESTS, treeDepth = SUFFIX_TREE_DEPTH) {
-    if (!(Number.isInteger(maxRequests) && maxRequests >= 0)) throw errors.invalidParam(`suffix cache size ${maxRequests} must be an integer ≥ 0`, 'suffix-cache-requests');
+  private maxRequests = 0;
+
+  constructor(readonly vocab: number, maxRequests = DEFAULT_SUFFIX_CACHE_REQUESTS, treeDepth = SUFFIX_TREE_DEPTH) {
     this.tree = new SuffixTree(treeDepth);
+    this.setCapacity(maxRequests);
   }
 
   get numRequests(): number {
@@ -64,9 +66,6 @@ export class SuffixCache {
     return [...this.entries.values()];
   }
 
-  has(id: number): boolean {
-    return this.entries.has(id);
-  }
 
   /** Writes the kept outputs (least recently used first) through a temp file, so a crash never leaves half a file. */
   save(file: string): void {

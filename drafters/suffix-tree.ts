@@ -86,8 +86,10 @@ export class SuffixTree {
   increment(parent: SuffixNode, token: number, owner: number): SuffixNode {
     let c = childOf(parent, token);
     const kids = parent.children;
+    let fresh = false;
     if (!c) {
       c = newNode(token, parent.depth + 1, owner);
+      fresh = true;
       kids.push(c);
       this.size++;
       if (parent.index) parent.index.set(token, c);
@@ -96,7 +98,8 @@ export class SuffixTree {
     c.count++;
     c.owner = owner;
     // Bubble toward the front past siblings with a smaller count (a new or equal count stays behind older ones).
-    let i = kids.lastIndexOf(c);
+    // Children sit most frequent first: a known child is found from the front, a new one is the last.
+    let i = fresh ? kids.length - 1 : kids.indexOf(c);
     while (i > 0 && kids[i - 1].count < c.count) {
       kids[i] = kids[i - 1];
       i--;

@@ -137,6 +137,7 @@ export async function generate(runner: ModelRunner, req: GenerateRequest, onToke
     runner,
     cache: runner.newCache(),
     drafters,
+    drafterNames: ids,
     context: [...prompt],
     sampling: req.sampling,
     rng: new Rng(seed),

@@ -28,6 +28,8 @@ export interface SpecState {
   runner: ModelRunner;
   cache: KvCache;
   drafters: Drafter[];
+  /** Drafter id → name (token details' provenance). */
+  drafterNames: ReadonlyMap<number, string>;
   /** Prompt + emitted tokens; the last is the root, not yet in the cache. */
   context: number[];
   sampling: SamplingParams;
@@ -94,8 +96,7 @@ export async function speculativeStep(s: SpecState, maxDepth: number): Promise<S
   const k = s.logprobs;
   const logprobs = k === undefined ? null : verdict.tokens.map((tok, i) => tokenLogprob(logits, verdict.acceptedNodes[i] * vocab, vocab, tok, k));
   if (!s.tokenDetails) return { tokens: verdict.tokens, logprobs };
-  const names = new Map(s.drafters.map((d) => [d.id, d.name]));
-  const details = stepDetails(draft.tree, verdict.acceptedNodes, verdict.tokens, logits, vocab, names, s.stats.steps);
+  const details = stepDetails(draft.tree, verdict.acceptedNodes, verdict.tokens, logits, vocab, s.drafterNames, s.stats.steps);
   return { tokens: verdict.tokens, logprobs, details };
 }
 

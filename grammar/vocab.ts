@@ -5,10 +5,22 @@
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { vocabType, type GrammarSpec, type VocabInfo } from './xgrammar.ts';
 
-/** key: the model's identity (its path); width: the model's vocab (logits row length, ≥ the tokenizer's). */
+const infos = new WeakMap<Tokenizer, Map<string, VocabInfo>>();
+
+/**
+ * key: the model's identity (its path); width: the model's vocab (logits row length, ≥ the tokenizer's). Built once
+ * per tokenizer, key and width (it reads every token's string), then shared by every constrained request.
+ */
 export function vocabInfo(tokenizer: Tokenizer, key: string, width: number): VocabInfo {
-  const tokens = Array.from({ length: width }, (_, i) => (i < tokenizer.vocabSize && !tokenizer.specialIds.has(i) ? tokenizer.tokenString(i) : ''));
-  return { key: `${key}|${width}`, tokens, stopIds: tokenizer.eosIds };
+  let byKey = infos.get(tokenizer);
+  if (!byKey) infos.set(tokenizer, (byKey = new Map()));
+  const id = `${key}|${width}`;
+  let info = byKey.get(id);
+  if (!info) {
+    const tokens = Array.from({ length: width }, (_, i) => (i < tokenizer.vocabSize && !tokenizer.specialIds.has(i) ? tokenizer.tokenString(i) : ''));
+    byKey.set(id, (info = { key: id, tokens, stopIds: tokenizer.eosIds }));
+  }
+  return info;
 }
 
 const banned = new Map<string, Int32Array>();

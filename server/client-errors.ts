@@ -25,13 +25,12 @@ export function clientError(err: NodeJS.ErrnoException, receiveTimeoutMs: number
 }
 
 /** The response written on the socket: a status line, JSON headers, the OpenAI error body; the socket closes after. */
-export function rawErrorResponse(e: SprigError, extraHeaders: Record<string, string> = {}): string {
+export function rawErrorResponse(e: SprigError): string {
   const body = JSON.stringify(errorBody(e));
   const headers = {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': String(Buffer.byteLength(body)),
     Connection: 'close',
-    ...extraHeaders,
   };
   const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   return `HTTP/1.1 ${e.statusCode} ${http.STATUS_CODES[e.statusCode] ?? 'Error'}\r\n${lines}\r\n${body}`;

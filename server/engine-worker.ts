@@ -98,7 +98,7 @@ function serve(engine: Engine): void {
  * model whose step takes a fraction of a millisecond, a message per step cost one client ~15% of its tokens/s
  * (stories260K); the server gathers streamed text for --stream-interval-ms (5) anyway.
  */
-export const TOKEN_FLUSH_MS = 2;
+const TOKEN_FLUSH_MS = 2;
 
 class TokenBatcher {
   private tokens: number[] = [];

@@ -19,11 +19,6 @@ export class TokenizerThread {
 
   constructor(private readonly modelPath: string) {}
 
-  /** Texts waiting for or being encoded. */
-  get inFlight(): number {
-    return this.pending.size;
-  }
-
   /** Starts the worker now (startup), not on the first long prompt. */
   warm(): void {
     this.start();

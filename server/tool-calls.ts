@@ -33,11 +33,6 @@ export class ToolCallReader {
 
   constructor(private readonly format: ToolFormat) {}
 
-  /** Calls read so far. */
-  get numCalls(): number {
-    return this.calls;
-  }
-
   finishReason(reason: ChoiceFinish): ReplyFinish {
     return this.calls > 0 && !this.broken && reason !== 'cancelled' ? 'tool_calls' : reason;
   }
