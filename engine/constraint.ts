@@ -138,7 +138,7 @@ export class TreeConstraint {
    * The verifiers' row hook: called as verification reaches node u (the root first, then each accepted child in
    * path order), before row u is read. Masks row u of logits ([numNodes, vocab]) to what the grammar allows there.
    */
-  private readonly visit = (u: number, logits: Float32Array): void => {
+  private readonly visit = (u: number, logits: Float32Array): number | undefined => {
     const t0 = performance.now();
     const tree = this.tree;
     if (tree === null) throw errors.internal('constraint: visit before shape');
@@ -147,18 +147,25 @@ export class TreeConstraint {
       if (isForced(tree, u)) this.stats.forced++;
     }
     this.at = u;
-    if (this.matcher.isTerminated()) return; // u is a stop token: generation ends there, its row is never used
+    if (this.matcher.isTerminated()) return undefined; // u is a stop token: generation ends there, its row is never used
     const row = u * this.vocab;
     const forced = forcedChild(tree, u);
+    let known: number | undefined; // the row's argmax, when found here (greedy verification then skips its own scan)
     if (forced >= 0) {
       maskAllBut(logits, row, this.vocab, tree.tokens[forced]);
-    } else if (this.lazy && this.allows(argmax(logits, row, this.vocab))) {
-      this.stats.checked_rows++;
+      known = tree.tokens[forced];
     } else {
-      this.applyMask(logits, row);
-      this.stats.masked_rows++;
+      const top = this.lazy ? argmax(logits, row, this.vocab) : -1;
+      if (top >= 0 && this.allows(top)) {
+        this.stats.checked_rows++;
+        known = top;
+      } else {
+        this.applyMask(logits, row);
+        this.stats.masked_rows++;
+      }
     }
     this.stats.grammar_ms += performance.now() - t0;
+    return known;
   };
 
   /** After verification: advances the matcher by the step's last (bonus or recovered) token. */

@@ -12,7 +12,11 @@ import type { RowHook, VerifyResult } from './verify-result.ts';
  * Example: tree 5→{7→{9}, 3}, argmax rows [7, 2, …] → acceptedNodes [0, 1], tokens [7, 2].
  */
 export function verifyGreedy(tree: DraftTree, logits: Float32Array, vocab: number, hook?: RowHook): VerifyResult {
-  return followTree(tree, (u) => argmax(logits, u * vocab, vocab), hook && ((u) => hook(u, logits)));
+  let known = -1; // the reached row's argmax when the hook already found it (a grammar's lazy check, a forced token)
+  const reach = hook && ((u: number) => {
+    known = hook(u, logits) ?? -1;
+  });
+  return followTree(tree, (u) => (known >= 0 ? known : argmax(logits, u * vocab, vocab)), reach);
 }
 
 /**

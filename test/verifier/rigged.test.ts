@@ -68,3 +68,19 @@ t.test('logits that are too short are refused', (t) => {
   t.throws(() => verifyTree(tree(false), new Float32Array(VOCAB), VOCAB, SAMPLED, new Rng(1)), /logits hold/);
   t.end();
 });
+
+t.test('greedy: a row hook that already found a row\'s argmax is taken at its word; without an answer the row is scanned', async (t) => {
+  const { verifyGreedy } = await import('../../verifier/greedy.ts');
+  const tr = tree(false);
+  const logits = riggedLogits([1, 2, 6, 0, 0, 0], VOCAB); // argmax: root → 1, node 1 → 2, node 2 → 6 (no child)
+  const seen: number[] = [];
+  const scanned = verifyGreedy(tr, logits, VOCAB, (u) => {
+    seen.push(u);
+  });
+  t.same(scanned, { acceptedNodes: [0, 1, 2], tokens: [1, 2, 6], numDrafted: 5, numAcceptedDraft: 2 });
+  t.same(seen, [0, 1, 2], 'the hook runs at every reached node');
+  // The hook answers 4 at the root (as a grammar's forced token would, after masking the row to it).
+  const answered = verifyGreedy(tr, logits, VOCAB, (u) => (u === 0 ? 4 : undefined));
+  t.same(answered.acceptedNodes, [0, 4], 'the root took the hook\'s token, then node 4\'s row was scanned');
+  t.equal(answered.tokens[0], 4);
+});
