@@ -11,6 +11,7 @@ import type { GgufMetadata } from './metadata.ts';
 import { ggufNameOf, hfNameOf, isRotaryProjection } from './names.ts';
 import { ggufToHfRows } from './permute.ts';
 import { readGguf, readTensorData, type GgufTensorInfo } from './read.ts';
+import { ggufSpecialIds } from './tokenizer.ts';
 
 export interface GgufModel {
   file: string;
@@ -145,13 +146,7 @@ function specFromMetadata(file: string, md: GgufMetadata, known: { arch: 'llama'
   const tokens = md['tokenizer.ggml.tokens'];
   const vocabSize = Array.isArray(tokens) ? tokens.length : embed.shape[0];
   if (embed.shape[0] !== vocabSize) throw errors.badCheckpoint(`${file}: token_embd.weight has ${embed.shape[0]} rows but tokenizer.ggml.tokens has ${vocabSize} tokens`);
-  const tokenId = (key: string): number | null => {
-    const v = md[key];
-    return (typeof v === 'number' || typeof v === 'bigint') && Number(v) < vocabSize ? Number(v) : null; // 0xffffffff means "none"
-  };
-  const eos = tokenId('tokenizer.ggml.eos_token_id');
-  // llama.cpp ends generation on EOT/EOM as well as EOS (Llama 3 chat models end turns with <|eot_id|>).
-  const eosTokenIds = [...new Set([eos, tokenId('tokenizer.ggml.eot_token_id'), tokenId('tokenizer.ggml.eom_token_id')].filter((x): x is number => x !== null))];
+  const special = ggufSpecialIds(md, vocabSize); // the same ids (and llama.cpp's defaults) the tokenizer uses
 
   const hasBias = (part: string) => byHf.has(`model.layers.0.${part}.bias`);
   return {
@@ -174,8 +169,8 @@ function specFromMetadata(file: string, md: GgufMetadata, known: { arch: 'llama'
     mlpBias: hasBias('mlp.down_proj'),
     tiedEmbeddings: !byHf.has('lm_head.weight'),
     dtype: '',
-    bosTokenId: tokenId('tokenizer.ggml.bos_token_id'),
-    eosTokenIds,
+    bosTokenId: special.bos,
+    eosTokenIds: special.eosIds,
   };
 }
 

@@ -69,6 +69,22 @@ function tokenId(metadata: GgufMetadata, key: string, vocabSize: number, fallbac
   return typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < vocabSize ? id : fallback;
 }
 
+/**
+ * BOS and the ids that end generation (EOS, then EOT and EOM: llama.cpp stops on all three; Llama 3 chat models end
+ * turns with <|eot_id|>), as llama.cpp reads them: a SentencePiece ('llama') vocabulary defaults to BOS 1, EOS 2.
+ * The tokenizer and the model spec (model/gguf/checkpoint.ts) both take them from here.
+ */
+export function ggufSpecialIds(metadata: GgufMetadata, vocabSize: number): { bos: number | null; eos: number | null; eosIds: number[] } {
+  const llama = metadata['tokenizer.ggml.model'] === 'llama';
+  const bos = tokenId(metadata, 'bos_token_id', vocabSize, llama ? 1 : null);
+  const eos = tokenId(metadata, 'eos_token_id', vocabSize, llama ? 2 : null);
+  const eosIds: number[] = [];
+  for (const id of [eos, tokenId(metadata, 'eot_token_id', vocabSize, null), tokenId(metadata, 'eom_token_id', vocabSize, null)]) {
+    if (id !== null && !eosIds.includes(id)) eosIds.push(id);
+  }
+  return { bos, eos, eosIds };
+}
+
 function flag(metadata: GgufMetadata, key: string, fallback: boolean): boolean {
   const raw = metadata[`tokenizer.ggml.${key}`];
   return typeof raw === 'boolean' ? raw : fallback;
@@ -125,7 +141,7 @@ function readVocab(metadata: GgufMetadata, source: string, addedTypes: ReadonlyS
   return { tokens, types, vocab, added };
 }
 
-interface Parts { json: JsonObject; defaultAddBos: boolean; defaults: { bos: number | null; eos: number | null; unk: number | null } }
+interface Parts { json: JsonObject; defaultAddBos: boolean; defaults: { unk: number | null } }
 
 function llamaParts(metadata: GgufMetadata, source: string): Parts {
   // Unknown and control tokens are matched in text as specials (llama.cpp with parse_special); user-defined always.
@@ -157,7 +173,7 @@ function llamaParts(metadata: GgufMetadata, source: string): Parts {
       vocab: v.vocab, merges,
     },
   };
-  return { json, defaultAddBos: true, defaults: { bos: 1, eos: 2, unk: 0 } };
+  return { json, defaultAddBos: true, defaults: { unk: 0 } };
 }
 
 function byteLevelPreTokenizer(pre: string, source: string) {
@@ -190,7 +206,7 @@ function gpt2Parts(metadata: GgufMetadata, source: string): Parts {
       fuse_unk: false, byte_fallback: false, ignore_merges: spec.ignoreMerges, vocab: v.vocab, merges,
     },
   };
-  return { json, defaultAddBos: false, defaults: { bos: null, eos: null, unk: null } };
+  return { json, defaultAddBos: false, defaults: { unk: null } };
 }
 
 /**
@@ -208,8 +224,7 @@ export function tokenizerFromGguf(metadata: GgufMetadata, source: string): Token
   const { json, defaultAddBos, defaults } = model === 'llama' ? llamaParts(metadata, source) : gpt2Parts(metadata, source);
   const tokens = (metadata['tokenizer.ggml.tokens'] as string[]);
   const n = tokens.length;
-  const bos = tokenId(metadata, 'bos_token_id', n, defaults.bos);
-  const eos = tokenId(metadata, 'eos_token_id', n, defaults.eos);
+  const { bos, eos, eosIds } = ggufSpecialIds(metadata, n);
   const unk = tokenId(metadata, 'unknown_token_id', n, defaults.unk);
   const pad = tokenId(metadata, 'padding_token_id', n, null);
   const addBos = flag(metadata, 'add_bos_token', defaultAddBos) && bos !== null;
@@ -226,10 +241,6 @@ export function tokenizerFromGguf(metadata: GgufMetadata, source: string): Token
   const template = metadata['tokenizer.chat_template'];
   if (typeof template === 'string') config.chat_template = template;
 
-  const eosIds: number[] = [];
-  for (const id of [eos, tokenId(metadata, 'eot_token_id', n, null), tokenId(metadata, 'eom_token_id', n, null)]) {
-    if (id !== null && !eosIds.includes(id)) eosIds.push(id);
-  }
   const generationConfig: TokenizerGenerationConfig = { eos_token_id: eosIds, ...(bos === null ? {} : { bos_token_id: bos }) };
   return tokenizerFromJson(json, config, generationConfig, source);
 }

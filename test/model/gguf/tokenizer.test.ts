@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { gguf } from '@huggingface/gguf';
-import { tokenizerFromGguf, deriveSpmMerges } from '../../../model/gguf/tokenizer.ts';
+import { tokenizerFromGguf, deriveSpmMerges, ggufSpecialIds } from '../../../model/gguf/tokenizer.ts';
 import { loadTokenizer } from '../../../model/tokenizer.ts';
 import type { GgufMetadata } from '../../../model/gguf/metadata.ts';
 import { TOKENIZER_PROMPTS as PROMPTS } from '../../helpers/tokenizer-prompts.ts';
@@ -91,6 +91,8 @@ t.test('llama flags: add_bos/add_eos, add_space_prefix, eot, chat template', { s
   const dflt = tokenizerFromGguf(defaults, 'x');
   t.equal(dflt.bosId, 1, 'llama.cpp\'s default BOS id');
   t.same(dflt.eosIds, [2], 'llama.cpp\'s default EOS id');
+  const special = ggufSpecialIds(defaults, (md['tokenizer.ggml.tokens'] as string[]).length);
+  t.same([special.bos, special.eosIds], [dflt.bosId, dflt.eosIds], 'the model spec (checkpoint.ts) reads the same ids and defaults');
 });
 
 // ---- hand-built gpt2-kind vocabularies ----
