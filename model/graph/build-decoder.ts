@@ -32,7 +32,7 @@
 import type { ModelSpec } from '../config.ts';
 import type { WeightSource } from '../weights.ts';
 import { OnnxGraph } from './onnx-graph.ts';
-import { matrixFormat, type QuantizeMode } from './weight-format.ts';
+import { matrixFormat, type MatrixFormat, type QuantizeMode } from './weight-format.ts';
 import { nbitsGather, nbitsMatMul } from './nbits-ops.ts';
 
 export type { WeightSource } from '../weights.ts';
@@ -116,17 +116,18 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
       const group = wNames.slice(i, j);
       const gname = j - i === wNames.length ? name : `${name}.${i}`;
       const groupOuts = outNames?.slice(i, j);
-      outs.push(...linearGroup(t, group, bNames.slice(i, j), gname, formats[i].kind === 'nbits', groupOuts));
+      outs.push(...linearGroup(t, group, bNames.slice(i, j), gname, formats.slice(i, j), groupOuts));
       i = j;
     }
     return outs;
   };
 
-  const linearGroup = (t: string, wNames: string[], bNames: (string | null)[], name: string, quantized: boolean, outNames?: string[]): string[] => {
+  /** One product for weights sharing a storage format (`formats`, one per weight, as linear() read them). */
+  const linearGroup = (t: string, wNames: string[], bNames: (string | null)[], name: string, formats: MatrixFormat[], outNames?: string[]): string[] => {
     let y: string;
     let outs: number[];
-    if (quantized) {
-      const parts = wNames.map((wn) => matrixFormat(weights, wn, quantize, gpt2).nbits());
+    if (formats[0].kind === 'nbits') {
+      const parts = formats.map((f) => f.nbits());
       outs = parts.map((p) => p.rows);
       y = nbitsMatMul(g, t, parts, name);
     } else {
@@ -283,7 +284,10 @@ export function buildDecoderGraph(spec: ModelSpec, weights: WeightSource, g: Onn
   const rows = g.op('Gather', [xf, 'logits_rows'], { axis: 1 }); // [1, m, D]
   const headFormat = matrixFormat(weights, names.head, quantize, false);
   if (headFormat.kind === 'nbits') {
-    const logits = nbitsMatMul(g, rows, [headFormat.nbits()], 'head', tiedHead ? headShared?.weights : undefined);
+    // Tied: the embedding's matrix, already converted (its bytes are shared; converting the head again read and
+    // quantized the largest matrix a second time).
+    const shared = tiedHead ? headShared?.weights : undefined;
+    const logits = nbitsMatMul(g, rows, [shared?.m ?? headFormat.nbits()], 'head', shared);
     g.op('Identity', [logits], {}, 'logits'); // [1, m, vocab]
   } else {
     const head = tiedHead && embedF32 ? embedF32 : w(names.head); // [vocab, D]

@@ -41,8 +41,7 @@ export function matrixFormat(weights: WeightSource, name: string, mode: Quantize
     kind: 'nbits',
     key: target,
     nbits: () => {
-      const w = transposed ? weights.get(name) : t;
-      const rows = transposed ? transpose(w.data, inF, out) : w.data; // [out, in]
+      const rows = transposed ? transpose(t.data, inF, out) : t.data; // [out, in]
       return toNBits({ type: target, shape: [out, inF], data: quantize(target, rows) }, name);
     },
   };
