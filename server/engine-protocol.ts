@@ -2,16 +2,15 @@
 // (server/engine-worker.ts). EVERYTHING here is plain data (structured clone; typed arrays allowed): no
 // AbortSignal, no compiled grammar, no class instances. Errors cross as WireError and are rebuilt on arrival.
 import { SprigError, type ErrorType } from '../common/errors.ts';
-import type { LoadOptions } from '../engine/load.ts';
 import type { GenerateResult } from '../engine/generate.ts';
 import type { TokenLogprob } from '../engine/logprobs.ts';
 import type { TokenDetail } from '../engine/token-details.ts';
 import type { GrammarSpec } from '../grammar/xgrammar.ts';
-import type { EngineRequest } from './engine.ts';
+import type { EngineOptions, EngineRequest } from './engine.ts';
 
 /** What the worker is started with (workerData). */
 export interface WorkerStart {
-  load: Omit<LoadOptions, 'log'> & { maxBatchTokens?: number; batchSpeculation?: boolean; maxConcurrent?: number };
+  load: Omit<EngineOptions, 'log'>;
   /** The server's log level: the worker's records go to the server's logger. */
   logLevel: string;
   testHooks?: EngineTestHooks;

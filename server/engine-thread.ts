@@ -7,18 +7,13 @@ import { pino } from 'pino';
 import { errors } from '../common/errors.ts';
 import { logger as processLogger, type Logger } from '../common/log.ts';
 import type { GenerateResult, OnTokens } from '../engine/generate.ts';
-import type { LoadOptions } from '../engine/load.ts';
 import type { TokenLogprob } from '../engine/logprobs.ts';
 import { openModelSource } from '../model/source.ts';
-import type { Engine } from './engine.ts';
+import type { Engine, EngineOptions } from './engine.ts';
 import { fromWireError, type EngineFacts, type EngineTestHooks, type EngineProbe, type FromWorker, type ToWorker, type WireRequest, type WorkerStart } from './engine-protocol.ts';
 import { workerBootstrap } from './worker-bootstrap.ts';
 
-export interface EngineThreadOptions extends LoadOptions {
-  maxBatchTokens?: number;
-  batchSpeculation?: boolean;
-  /** The batched graph's slots (--max-concurrent). */
-  maxConcurrent?: number;
+export interface EngineThreadOptions extends EngineOptions {
   /** Tests only. */
   testHooks?: EngineTestHooks;
 }

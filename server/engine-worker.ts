@@ -3,9 +3,8 @@
 // Engine the server would otherwise hold. It NEVER tokenizes for the server and holds no HTTP state.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import { loadEngine } from '../engine/load.ts';
 import type { ModelRunner } from '../model/runner.ts';
-import { createEngine, type Engine } from './engine.ts';
+import { openEngine, type Engine } from './engine.ts';
 import { toWireError, type EngineFacts, type FromWorker, type ToWorker, type WorkerStart } from './engine-protocol.ts';
 import type { TokenLogprob } from '../engine/logprobs.ts';
 import type { TokenDetail } from '../engine/token-details.ts';
@@ -29,11 +28,7 @@ function countForwards(runner: ModelRunner): void {
   };
 }
 
-async function open(): Promise<Engine> {
-  const loaded = await loadEngine({ ...start.load, log });
-  countForwards(loaded.runner);
-  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose, maxBatchTokens: start.load.maxBatchTokens, batchSpeculation: start.load.batchSpeculation, maxConcurrent: start.load.maxConcurrent, log });
-}
+const open = (): Promise<Engine> => openEngine({ ...start.load, log }, countForwards);
 
 function serve(engine: Engine): void {
   const running = new Map<number, AbortController>();

@@ -71,14 +71,22 @@ export interface EngineParts {
   generate?: GenerateFn;
   /** Defaults to disposing the runner. */
   dispose?: () => Promise<void>;
-  /** Most rows one batched forward carries (--max-batch-tokens). */
-  maxBatchTokens?: number;
-  /** Shared steps draft too, sized across the batch (--batch-speculation). */
-  batchSpeculation?: boolean;
-  /** Generations running at once (--max-concurrent): the batched graph's slots. */
-  maxConcurrent?: number;
+  batch?: BatchSettings;
   log?: Logger;
 }
+
+/** Continuous batching's settings, as the server's flags give them (defaults here, once). */
+export interface BatchSettings {
+  /** Most rows one batched forward carries (--max-batch-tokens; default DEFAULT_MAX_BATCH_TOKENS). */
+  maxBatchTokens?: number;
+  /** Shared steps draft too, sized across the batch (--batch-speculation; default on). */
+  speculateShared?: boolean;
+  /** The batched graph's slots (--max-concurrent). */
+  slots?: number;
+}
+
+/** What openEngine (in-process or in the engine's worker thread) takes: how to load, and how to batch. */
+export type EngineOptions = LoadOptions & { batch?: BatchSettings };
 
 /** --max-batch-tokens when unset. */
 export const DEFAULT_MAX_BATCH_TOKENS = 512;
@@ -89,7 +97,7 @@ export function createEngine(parts: EngineParts): Engine {
   const run = parts.generate ?? engineGenerate;
   const eosIds = tokenizer.eosIds.length ? tokenizer.eosIds : undefined;
   // Concurrent generations share each step's forward; a custom generate (a test's spy) runs each on its own.
-  const batcher = parts.generate ? undefined : new Batcher(runner, { maxBatchTokens: parts.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS, speculateShared: parts.batchSpeculation ?? true, slots: parts.maxConcurrent, log: parts.log });
+  const batcher = parts.generate ? undefined : new Batcher(runner, { maxBatchTokens: DEFAULT_MAX_BATCH_TOKENS, speculateShared: true, ...parts.batch, log: parts.log });
   const dispose = parts.dispose ?? (() => runner.dispose());
   const prefixCaches = new Map<number, PrefixCache>();
   const compile = (spec: GrammarSpec) => constraintFor(tokenizer, runner.compileInfo.modelPath, runner.vocab, spec);
@@ -135,8 +143,12 @@ export function createEngine(parts: EngineParts): Engine {
   };
 }
 
-/** Loads the target (and --draft / --datastore) through engine/load.ts. */
-export async function openEngine(opts: LoadOptions & { maxBatchTokens?: number; batchSpeculation?: boolean; maxConcurrent?: number }): Promise<Engine> {
+/**
+ * Loads the target (and --draft / --datastore) through engine/load.ts. `onLoaded` sees the runner before the engine
+ * is built (the engine thread's probe counts its forwards).
+ */
+export async function openEngine(opts: EngineOptions, onLoaded?: (runner: ModelRunner) => void): Promise<Engine> {
   const loaded = await loadEngine(opts);
-  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose, maxBatchTokens: opts.maxBatchTokens, batchSpeculation: opts.batchSpeculation, maxConcurrent: opts.maxConcurrent, log: opts.log });
+  onLoaded?.(loaded.runner);
+  return createEngine({ ...loaded, tokenizerPath: loaded.runner.source.path, dispose: loaded.dispose, batch: opts.batch, log: opts.log });
 }

@@ -58,7 +58,8 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   const drafters = parseDrafters(config.drafters, '--drafters');
   if (drafters.includes('draft') && !opts.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
   const engineThread = opts.engineThread ?? true;
-  const loadOptions = { model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, suffixCache: opts.suffixCache, suffixCacheRequests: opts.suffixCacheRequests, layerskip: layerskipSetting(drafters, opts.layerskipLayers), threads: opts.threads, maxBatchTokens: config.maxBatchTokens, batchSpeculation: opts.batchSpeculation ?? true, maxConcurrent: config.maxConcurrent, log: log.child({ component: 'engine' }) };
+  const batchSpeculation = opts.batchSpeculation ?? true;
+  const loadOptions = { model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, suffixCache: opts.suffixCache, suffixCacheRequests: opts.suffixCacheRequests, layerskip: layerskipSetting(drafters, opts.layerskipLayers), threads: opts.threads, batch: { maxBatchTokens: config.maxBatchTokens, speculateShared: batchSpeculation, slots: config.maxConcurrent }, log: log.child({ component: 'engine' }) };
   const loading = deps.engine ?? (engineThread ? openEngineThread(loadOptions) : openEngine(loadOptions));
   const app = buildApp(config, { engine: loading, logger: log });
   let url: string;
@@ -85,7 +86,7 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   const encoder = await app.sprig.getEncoder();
   encoder.warm();
   log.info({ maxTokenBytes: encoder.bound.maxTokenBytes, tokenizerThread: encoder.threaded }, 'prompt bound ready');
-  log.info({ model: engine.modelId, engineThread: deps.engine ? undefined : engineThread, contextLength: engine.contextLength, drafters: drafters.length ? drafters : ['none'], maxConcurrent: config.maxConcurrent, maxBatchTokens: config.maxBatchTokens, batchSpeculation: opts.batchSpeculation ?? true, maxQueue: config.maxQueue }, 'model ready');
+  log.info({ model: engine.modelId, engineThread: deps.engine ? undefined : engineThread, contextLength: engine.contextLength, drafters: drafters.length ? drafters : ['none'], maxConcurrent: config.maxConcurrent, maxBatchTokens: config.maxBatchTokens, batchSpeculation, maxQueue: config.maxQueue }, 'model ready');
 
   let closing: Promise<void> | null = null;
   const shutdown = () => (closing ??= (async () => {
