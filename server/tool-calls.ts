@@ -27,6 +27,8 @@ export class ToolCallReader {
   private state: 'start' | 'text' | 'call' | 'json' = 'start';
   /** Trailing whitespace held back: dropped when a call follows it or the reply made calls. */
   private ws = '';
+  /** In a Hermes call: how much of `buf` is known to hold no closing tag (each push searches only past it). */
+  private searched = 0;
   private calls = 0;
   /** A call was begun but could not be read (cut off or malformed), so it went out as text. */
   private broken = false;
@@ -74,6 +76,7 @@ export class ToolCallReader {
           this.emitText(out, this.buf.slice(0, k));
           this.buf = this.buf.slice(k + HERMES_OPEN.length);
           this.state = 'call';
+          this.searched = 0;
           continue;
         }
         const keep = partialSuffix(this.buf, HERMES_OPEN);
@@ -81,8 +84,11 @@ export class ToolCallReader {
         this.buf = this.buf.slice(this.buf.length - keep);
         return;
       }
-      const k = this.buf.indexOf(HERMES_CLOSE);
-      if (k < 0) return;
+      const k = this.buf.indexOf(HERMES_CLOSE, this.searched);
+      if (k < 0) {
+        this.searched = Math.max(0, this.buf.length - HERMES_CLOSE.length + 1); // a tag may straddle pushes
+        return;
+      }
       const body = this.buf.slice(0, k);
       this.buf = this.buf.slice(k + HERMES_CLOSE.length);
       this.state = 'text';
