@@ -207,7 +207,7 @@ export class Job {
         const scored = await engine.promptLogprobs(c.prompt.tokens, this.plan.logprobs ?? 0);
         lps = scored.map((lp, i) => {
           const prev = i > 0 ? c.prompt.tokens[i - 1] : undefined;
-          return lp ? describeLogprob(engine.tokenizer, prev, c.prompt.tokens[i], lp) : { token: tokenText(engine.tokenizer, undefined, c.prompt.tokens[i]), logprob: null, top: null };
+          return lp ? describeLogprob(engine.tokenizer, prev, c.prompt.tokens[i], lp) : { token: textsAfter(engine.tokenizer, undefined)(c.prompt.tokens[i]), logprob: null, top: null };
         });
         logprobs.push(...lps);
       }
@@ -341,14 +341,16 @@ export class Job {
   }
 }
 
-/** A token's text as it reads after `prev` (so SentencePiece's leading space survives). */
-function tokenText(tokenizer: Tokenizer, prev: number | undefined, id: number): string {
-  if (prev === undefined) return tokenizer.decode([id], { skipSpecialTokens: false });
-  const base = tokenizer.decode([prev], { skipSpecialTokens: false });
-  return tokenizer.decode([prev, id], { skipSpecialTokens: false }).slice(base.length);
+/** How tokens read after `prev` (so SentencePiece's leading space survives); `prev` is decoded once. */
+function textsAfter(tokenizer: Tokenizer, prev: number | undefined): (id: number) => string {
+  const opts = { skipSpecialTokens: false };
+  if (prev === undefined) return (id) => tokenizer.decode([id], opts);
+  const base = tokenizer.decode([prev], opts).length;
+  return (id) => tokenizer.decode([prev, id], opts).slice(base);
 }
 
 /** A token's logprob as the API reports it: its text and its alternatives' texts. */
 function describeLogprob(tokenizer: Tokenizer, prev: number | undefined, token: number, lp: TokenLogprob): TokenLogprobOut {
-  return { token: tokenText(tokenizer, prev, token), logprob: lp.logprob, top: lp.top.map((x) => ({ token: tokenText(tokenizer, prev, x.token), logprob: x.logprob })) };
+  const text = textsAfter(tokenizer, prev);
+  return { token: text(token), logprob: lp.logprob, top: lp.top.map((x) => ({ token: text(x.token), logprob: x.logprob })) };
 }
