@@ -23,9 +23,9 @@ export interface ProfileRow {
   n: number;
   /** Median wall time of runner.forward (JS included). */
   wall_ms: number;
-  /** Median of onnxruntime's model_run. */
+  /** onnxruntime's model_run, the median run. */
   ort_ms: number;
-  /** Per forward, summed over the graph's nodes, by group and by op type. */
+  /** That run's kernel times, summed over the graph's nodes, by group and by op type. */
   groups: Record<'matmul' | 'attention' | 'other', number>;
   ops: Record<string, number>;
 }
@@ -66,14 +66,18 @@ export async function profileForwards(o: ProfileOptions): Promise<{ rows: Profil
       const ort = runs.slice(-o.runs);
       const ops: Record<string, number> = {};
       const kernels = events.filter((e) => e.cat === 'Node' && e.name?.endsWith('_kernel_time'));
-      const perRun = kernels.length / runs.length;
-      for (const e of kernels.slice(-Math.round(perRun * o.runs))) {
+      const perRun = Math.round(kernels.length / runs.length);
+      // The kernels of the median run itself (not a mean over runs beside a median run: one slow run made the
+      // kernel sums exceed the run, and the time between kernels came out negative).
+      const mid = ort.map((ms, i) => [ms, i]).sort((a, b) => a[0] - b[0])[ort.length >> 1][1];
+      const ours = kernels.slice(-perRun * o.runs);
+      for (const e of ours.slice(mid * perRun, (mid + 1) * perRun)) {
         const op = e.args?.op_name ?? '?';
-        ops[op] = (ops[op] ?? 0) + (e.dur ?? 0) / 1000 / o.runs;
+        ops[op] = (ops[op] ?? 0) + (e.dur ?? 0) / 1000;
       }
       const groups = { matmul: 0, attention: 0, other: 0 };
       for (const [op, ms] of Object.entries(ops)) groups[MATMUL.has(op) ? 'matmul' : ATTENTION.has(op) ? 'attention' : 'other'] += ms;
-      rows.push({ n, wall_ms: median(wall), ort_ms: median(ort), groups, ops });
+      rows.push({ n, wall_ms: median(wall), ort_ms: ort[mid], groups, ops });
       o.threads = runner.threads;
     }
     return { rows, threads: o.threads, modelPath: o.model };
