@@ -8,8 +8,8 @@
 import fs from 'node:fs';
 import { errors } from '../common/errors.ts';
 import { writeFileAtomic } from '../common/files.ts';
-import { TreeBuilder, type DraftTree } from '../trees/draft-tree.ts';
-import { TOKEN_RECYCLING_TEMPLATE, type TreeTemplate } from '../trees/templates.ts';
+import type { DraftTree } from '../trees/draft-tree.ts';
+import { TOKEN_RECYCLING_TEMPLATE, fillTemplate, type TreeTemplate } from '../trees/templates.ts';
 import type { DraftRequest, Drafter, StepOutcome } from './drafter.ts';
 
 export const RECYCLING_K = 8;
@@ -215,20 +215,14 @@ export class RecyclingDrafter implements Drafter {
     if (this.matrix.candidate(root, 0) < 0 || req.budget <= 0 || req.maxDepth <= 0) return null;
     // Up to twice the budget: the engine cuts the merged tree to the budget by calibrated value once.
     const cut = this.templateCut(req.maxDepth, Math.min(MAX_NODES, 2 * req.budget));
-    const b = new TreeBuilder(root, cut.paths.length + 1);
-    const nodeOf = new Int32Array(cut.paths.length); // cut index → tree node, -1 = dropped
-    const prevOf = [this.rootPrev]; // tree node → the token before it
-    for (let i = 0; i < cut.paths.length; i++) {
-      nodeOf[i] = -1;
-      const parent = cut.parent[i] < 0 ? 0 : nodeOf[cut.parent[i]];
-      if (parent < 0) continue;
-      const token = this.matrix.candidateAfter(prevOf[parent], b.tokenAt(parent), cut.rank[i]);
-      // A cold rank (-1) or a token already among its siblings drops the node and its subtree.
-      if (token < 0 || b.findChild(parent, token) >= 0) continue;
-      nodeOf[i] = b.add(parent, token, { score: cut.value[i], source: this.id });
-      prevOf[nodeOf[i]] = b.tokenAt(parent);
-    }
-    return b.numNodes > 1 ? b.build() : null;
+    // A cold rank (-1) or a token already among its siblings drops the node and its subtree.
+    const matrix = this.matrix;
+    const tree = fillTemplate(cut.paths, root, (token, rank, prev) => matrix.candidateAfter(prev, token, rank), {
+      scores: cut.value,
+      source: this.id,
+      rootPrev: this.rootPrev,
+    });
+    return tree.numNodes > 1 ? tree : null;
   }
 
   /**
@@ -250,16 +244,11 @@ export class RecyclingDrafter implements Drafter {
       const value = this.template.map((p) => p.reduce((v, r, j) => v * acc.p(j + 1, r), 1));
       const deep = this.template.map((p, i) => i).filter((i) => this.template[i].length <= d);
       const keep = new Set(deep.sort((a, b) => value[b] - value[a] || a - b).slice(0, count));
-      const index = new Map<string, number>();
-      cut = { paths: [], parent: [], rank: [], value: [] };
+      cut = { paths: [], value: [] };
       for (let i = 0; i < this.template.length; i++) {
         if (!keep.has(i)) continue;
-        const p = this.template[i];
-        cut.parent.push(p.length === 1 ? -1 : index.get(p.slice(0, -1).join('.')) ?? -1);
-        cut.rank.push(p[p.length - 1]);
+        cut.paths.push(this.template[i]);
         cut.value.push(value[i]);
-        index.set(p.join('.'), cut.paths.length);
-        cut.paths.push(p);
       }
       this.cuts.set(key, cut);
     }
@@ -292,10 +281,8 @@ export class RecyclingDrafter implements Drafter {
   dispose(): void {}
 }
 
-/** A template cut: paths in template order with each one's parent (index into the cut, -1 = root), rank and value. */
+/** A template cut: paths in template order (itself a template, ancestor-closed) with each one's value. */
 interface Cut {
   paths: (readonly number[])[];
-  parent: number[];
-  rank: number[];
   value: number[];
 }

@@ -77,12 +77,17 @@ export interface FillOptions {
    * standing in for a measured vector.
    */
   rankAcceptance?: (rank: number) => number;
+  /** Each template node's score, by template index, in place of the rankAcceptance product (e.g. a learned value). */
+  scores?: ArrayLike<number>;
+  /** The token before the root (-1 = unknown): childTokensOf's `prev` for the root's children. */
+  rootPrev?: number;
 }
 
 /**
- * Fills a template breadth-first: node [..., r] gets childTokensOf(token of its parent, r); all nodes are DETERMINISTIC.
- * A negative candidate means "none" and drops the node. A token already present among its siblings is a
- * duplicate: the FIRST occurrence (in template order) wins and the duplicate's whole subtree is dropped.
+ * Fills a template breadth-first: node [..., r] gets childTokensOf(token of its parent, r, token before the parent);
+ * all nodes are DETERMINISTIC. A negative candidate means "none" and drops the node. A token already present among
+ * its siblings is a duplicate: the FIRST occurrence (in template order) wins and the duplicate's whole subtree is
+ * dropped. Token Recycling drafts through this (with its learned scores and pair rows).
  *
  * Example: template [[0], [1], [0, 0]], childTokensOf = (t, r) => M[t][r] with M[5] = [7, 7], M[7] = [2]
  * → root 5 with child 7 (rank 0), [1] dropped as a duplicate of 7, and 7 → 2.
@@ -90,26 +95,30 @@ export interface FillOptions {
 export function fillTemplate(
   template: TreeTemplate,
   rootToken: number,
-  childTokensOf: (token: number, rank: number) => number,
+  childTokensOf: (token: number, rank: number, prev: number) => number,
   opts: FillOptions = {},
 ): DraftTree {
   const c = compileTemplate(template);
   const rankAcceptance = opts.rankAcceptance ?? ((r: number) => 0.5 / (r + 1));
+  const scores = opts.scores;
   const b = new TreeBuilder(rootToken, c.size + 1);
   const nodeOf = new Int32Array(c.size); // template index → tree node, -1 = dropped
   const scoreOf = new Float64Array(c.size);
+  const prevOf = [opts.rootPrev ?? -1]; // tree node → the token before it
   for (let i = 0; i < c.size; i++) {
     nodeOf[i] = -1;
     const pi = c.parent[i];
     const parent = pi < 0 ? 0 : nodeOf[pi];
     if (parent < 0) continue;
     const rank = c.rank[i];
-    const token = childTokensOf(b.tokenAt(parent), rank);
+    const parentToken = b.tokenAt(parent);
+    const token = childTokensOf(parentToken, rank, prevOf[parent]);
     if (token < 0 || b.findChild(parent, token) >= 0) continue;
     if (!(Number.isInteger(token))) assert.fail(`candidate ${token} for rank ${rank} is not an integer`);
-    const score = (pi < 0 ? 1 : scoreOf[pi]) * rankAcceptance(rank);
+    const score = scores ? scores[i] : (pi < 0 ? 1 : scoreOf[pi]) * rankAcceptance(rank);
     nodeOf[i] = b.add(parent, token, { score, source: opts.source });
     scoreOf[i] = score;
+    prevOf[nodeOf[i]] = parentToken;
   }
   return b.build();
 }

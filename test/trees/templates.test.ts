@@ -55,6 +55,21 @@ t.test('fill dedups siblings: first occurrence wins and the duplicate subtree is
   t.end();
 });
 
+t.test('fill hands each candidate lookup the token before the parent, and takes given scores by template index', (t) => {
+  const tpl = [[0], [1], [0, 0], [0, 0, 0]];
+  const seen: string[] = [];
+  const cand = (token: number, rank: number, prev: number) => {
+    seen.push(`${prev}>${token}:${rank}`);
+    return token * 10 + rank + 1;
+  };
+  const tree = fillTemplate(tpl, 3, cand, { rootPrev: 9, scores: [0.75, 0.5, 0.25, 0.125], source: 1 });
+  t.same(seen, ['9>3:0', '9>3:1', '3>31:0', '31>311:0']);
+  t.same(Array.from(tree.tokens), [3, 31, 32, 311, 3111]);
+  t.same(Array.from(tree.scores), [1, 0.75, 0.5, 0.25, 0.125]);
+  t.same(fillTemplate([[0]], 3, (_t, _r, prev) => (prev === -1 ? 4 : -1)).numNodes, 2, 'no rootPrev: prev -1');
+  t.end();
+});
+
 t.test('fill of the full 2.2.2 template with distinct candidates has 81 nodes and depth 6', (t) => {
   let next = 1000;
   const tree = fillTemplate(TOKEN_RECYCLING_TEMPLATE, 1, () => next++);
