@@ -98,8 +98,8 @@ export class Job {
   private started = false;
 
   /**
-   * Checks every prompt against the context window and admits all choices at once (or throws 429);
-   * nothing runs until run(). startMs is the request's arrival (performance.now()).
+   * Admits all choices at once (or throws 429); nothing runs until run(). The prompts were checked against the
+   * context window where they were made (prompts.ts). startMs is the request's arrival (performance.now()).
    */
   constructor(
     private readonly ctx: JobContext,
@@ -108,18 +108,7 @@ export class Job {
     private readonly opts: { echo: boolean; startMs: number; log: FastifyBaseLogger },
   ) {
     const ctxLen = ctx.engine.contextLength;
-    const maxTokens = prompts.map((p, i) => {
-      const where = prompts.length > 1 ? ` (prompt ${i})` : '';
-      const n = plan.maxTokens ?? ctxLen - p.tokens.length;
-      if (p.tokens.length + n > ctxLen || n < (opts.echo ? 0 : 1)) {
-        const asked = plan.maxTokens === null ? 'at least 1 new token' : `max_tokens (${n})`;
-        throw errors.contextOverflow(
-          `This model's context window is ${ctxLen} tokens, but the prompt${where} has ${p.tokens.length} tokens and ${asked} was requested, ${p.tokens.length + Math.max(n, 1)} in all; shorten the prompt or lower max_tokens`,
-          plan.maxTokens === null ? 'messages' : 'max_tokens',
-        );
-      }
-      return n;
-    });
+    const maxTokens = prompts.map((p) => plan.maxTokens ?? ctxLen - p.tokens.length);
     const leases = ctx.scheduler.reserve(prompts.length * plan.n, this.controller.signal);
     this.inputs = leases.map((lease, k) => {
       const p = Math.floor(k / plan.n);

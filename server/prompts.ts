@@ -1,6 +1,7 @@
 // Request prompts → token ids: completions' four prompt forms, and chat messages through the
 // checkpoint's chat template. Every failure is a 400 that names the offending param. A prompt that cannot
-// fit the context window is refused BEFORE it is tokenized (the byte bound) or decoded (token ids).
+// fit the context window is refused BEFORE it is tokenized (the byte bound) or decoded (token ids), and a
+// tokenized one by its exact count: every context check a request gets is checkCount's.
 import { errors } from '../common/errors.ts';
 import type { ChatMessage, Tokenizer } from '../model/tokenizer.ts';
 import { minTokens } from './prompt-bound.ts';
@@ -20,7 +21,7 @@ export interface PromptRoom {
   minNew: number;
   /** How the request asked for them, for the message: 'max_tokens (16)' or 'at least 1 new token'. */
   asked: string;
-  /** The param an overflow names: max_tokens when the request set it, else the prompt's. */
+  /** The param an overflow names when the prompt alone fits: max_tokens when the request set it, else the prompt's. */
   param: string;
   /** 'prompt' or 'messages'. */
   promptParam: string;
@@ -33,10 +34,16 @@ export function promptRoom(contextLength: number, maxTokens: number | null, prom
   return { contextLength, minNew, asked, param: maxTokens === null ? promptParam : 'max_tokens', promptParam };
 }
 
-function overflow(room: PromptRoom, what: string, tokens: string, total: number): never {
+/**
+ * Refuses a prompt of `count` tokens (at least, for a bound) that leaves no room for what the request asks after
+ * it. The error names the prompt's param when the prompt alone cannot fit (whatever max_tokens says), else room.param.
+ * tokens: the count as the message gives it.
+ */
+function checkCount(count: number, room: PromptRoom, what: string, tokens: () => string = () => `${count} tokens`): void {
+  if (count + room.minNew <= room.contextLength) return;
   throw errors.contextOverflow(
-    `This model's context window is ${room.contextLength} tokens, but ${what} has ${tokens} and ${room.asked} was requested, ${total} in all; shorten the prompt or lower max_tokens`,
-    room.param,
+    `This model's context window is ${room.contextLength} tokens, but ${what} has ${tokens()} and ${room.asked} was requested, ${count + room.minNew} in all; shorten the prompt or lower max_tokens`,
+    count > room.contextLength ? room.promptParam : room.param,
   );
 }
 
@@ -48,17 +55,11 @@ function checkBound(text: string, encoder: PromptEncoder, room: PromptRoom, what
   // A short text is cheap to count exactly, and then the message gives the exact count.
   if (bytes <= INLINE_BYTES) return;
   const least = minTokens(bytes, perToken);
-  if (least + room.minNew > room.contextLength) {
-    // The prompt alone cannot fit: it is to blame, whatever max_tokens says.
-    const blame = least > room.contextLength ? { ...room, param: room.promptParam } : room;
-    overflow(blame, what, `at least ${least} tokens (${bytes} bytes of UTF-8, and no token of this model stands for more than ${perToken} bytes)`, least + room.minNew);
-  }
+  checkCount(least, room, what, () => `at least ${least} tokens (${bytes} bytes of UTF-8, and no token of this model stands for more than ${perToken} bytes)`);
 }
 
 function checkIds(ids: number[], vocabSize: number, param: string, room: PromptRoom, what: string): number[] {
-  if (ids.length + room.minNew > room.contextLength) {
-    overflow(ids.length > room.contextLength ? { ...room, param: room.promptParam } : room, what, `${ids.length} tokens`, ids.length + room.minNew);
-  }
+  checkCount(ids.length, room, what);
   for (const id of ids) {
     if (id >= vocabSize) throw errors.invalidParam(`token id ${id} in '${param}' is outside the vocabulary of ${vocabSize} tokens`, param);
   }
@@ -69,6 +70,7 @@ async function fromText(text: string, encoder: PromptEncoder, param: string, roo
   checkBound(text, encoder, room, what);
   const tokens = await encoder.encode(text);
   if (tokens.length === 0) throw errors.invalidParam(`'${param}' encodes to no tokens; give a non-empty prompt`, param);
+  checkCount(tokens.length, room, what);
   return { tokens, text };
 }
 
@@ -148,5 +150,6 @@ export async function chatPrompt(messages: ChatMessageBody[], encoder: PromptEnc
   checkBound(text, encoder, room, 'the rendered chat');
   const tokens = await encoder.encode(text, { addSpecialTokens: false });
   if (tokens.length === 0) throw errors.invalidParam('the rendered chat has no tokens', 'messages');
+  checkCount(tokens.length, room, 'the rendered chat');
   return { tokens, text };
 }

@@ -62,7 +62,17 @@ t.test('400 context overflow names both numbers', async (t) => {
   t.match(e.message, /prompt has \d+ tokens/);
   const long = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: Array(300).fill(5), max_tokens: 1 } });
   t.equal(long.statusCode, 400, 'a prompt longer than the window');
-  t.match(errorOf(long).message, /prompt has 300 tokens/);
+  t.match(errorOf(long), { code: 'SPRIG_ERR_CONTEXT_OVERFLOW', param: 'prompt', message: /prompt has 300 tokens/ });
+  // Text under the byte bound's reach is counted exactly once tokenized: the same rule for the param.
+  const text = 'x '.repeat(400);
+  const longText = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: text, max_tokens: 1 } });
+  t.match(errorOf(longText), { code: 'SPRIG_ERR_CONTEXT_OVERFLOW', param: 'prompt', message: /the prompt has \d+ tokens and max_tokens \(1\) was requested/ });
+  const chat = (content: string, extra: object) => app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { messages: [{ role: 'user', content }], ...extra } });
+  const chatLong = await chat(text, {});
+  t.equal(chatLong.statusCode, 400);
+  t.match(errorOf(chatLong), { code: 'SPRIG_ERR_CONTEXT_OVERFLOW', param: 'messages', message: /the rendered chat has \d+ tokens and at least 1 new token was requested/ });
+  const chatMax = await chat('hello', { max_tokens: 1_000_000 });
+  t.match(errorOf(chatMax), { code: 'SPRIG_ERR_CONTEXT_OVERFLOW', param: 'max_tokens', message: /max_tokens \(1000000\)/ });
 });
 
 t.test('404: unknown model, unknown route', async (t) => {

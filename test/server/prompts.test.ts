@@ -74,7 +74,7 @@ t.test('long prompts are encoded in the worker thread, to the same ids', async (
   const long = 'Pip saw a shiny red stone in the water. '.repeat(40);
   const res = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: long, max_tokens: 1 } });
   t.equal(res.statusCode, 400);
-  t.match(res.json(), { error: { message: new RegExp(`prompt has ${tokenizer.encode(long).length} tokens and`) } });
+  t.match(res.json(), { error: { param: 'prompt', message: new RegExp(`prompt has ${tokenizer.encode(long).length} tokens and`) } });
   // One that fits: the same completion as the in-process reference.
   let word = '';
   for (let id = 0; id < tokenizer.vocabSize; id++) {
