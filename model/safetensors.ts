@@ -3,6 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { errors } from '../common/errors.ts';
+import { halfTable } from './quant/half.ts';
+import { floatToBf16, floatToHalf } from './quant/half-encode.ts';
 
 export type StDtype = 'F32' | 'F16' | 'BF16';
 
@@ -86,38 +88,13 @@ export function readTensorF32(info: TensorInfo): Float32Array {
     const u32 = new Uint32Array(out.buffer);
     for (let i = 0; i < numel; i++) u32[i] = buf.readUInt16LE(i * 2) << 16;
   } else {
-    for (let i = 0; i < numel; i++) out[i] = f16ToF32(buf.readUInt16LE(i * 2));
+    const half = halfTable();
+    for (let i = 0; i < numel; i++) out[i] = half[buf.readUInt16LE(i * 2)];
   }
   return out;
 }
 
-export function f16ToF32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
-export function f32ToF16(v: number): number {
-  const f32 = new Float32Array([v]);
-  const x = new Uint32Array(f32.buffer)[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = ((x >>> 23) & 0xff) - 127 + 15;
-  let mant = x & 0x7fffff;
-  if (exp >= 31) return sign | 0x7c00;
-  if (exp <= 0) {
-    if (exp < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - exp;
-    return sign | ((mant + (1 << (shift - 1))) >> shift);
-  }
-  const r = (exp << 10) | (mant >> 13);
-  return sign | (r + ((mant >> 12) & 1));
-}
-
-/** Writes tensors to a safetensors file in the given dtype (F32 data in, converted on write). */
+/** Writes tensors to a safetensors file in the given dtype (F32 data in, converted on write, rounding to nearest even). */
 export function writeSafetensors(file: string, tensors: { name: string; shape: number[]; data: Float32Array }[], dtype: StDtype = 'F32'): void {
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
   let offset = 0;
@@ -136,15 +113,10 @@ export function writeSafetensors(file: string, tensors: { name: string; shape: n
   for (const t of tensors) {
     for (let i = 0; i < t.data.length; i++) {
       if (dtype === 'F32') out.writeFloatLE(t.data[i], p + i * 4);
-      else if (dtype === 'F16') out.writeUInt16LE(f32ToF16(t.data[i]), p + i * 2);
-      else out.writeUInt16LE(bf16Round(t.data[i]), p + i * 2);
+      else if (dtype === 'F16') out.writeUInt16LE(floatToHalf(t.data[i]), p + i * 2);
+      else out.writeUInt16LE(floatToBf16(t.data[i]), p + i * 2);
     }
     p += t.data.length * BYTES[dtype];
   }
   fs.writeFileSync(file, out);
-}
-
-function bf16Round(v: number): number {
-  const x = new Uint32Array(new Float32Array([v]).buffer)[0];
-  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
