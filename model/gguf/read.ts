@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { errors } from '../../common/errors.ts';
 import type { GgmlType } from '../weights.ts';
 import { ggmlTypeById, supportedType } from '../quant/ggml-types.ts';
-import type { GgufKv, GgufMetadata, GgufScalarType } from './metadata.ts';
+import { GGUF_VALUE_BYTES, GGUF_VALUE_TYPES, type GgufKv, type GgufMetadata, type GgufScalarType, type GgufValueType } from './metadata.ts';
 
 export interface GgufTensorInfo {
   /** The name in the file (ggml's: blk.0.attn_q.weight). */
@@ -39,8 +39,6 @@ export interface GgufFile {
 }
 
 const MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
-const VALUE_TYPES: (GgufScalarType | 'array')[] = ['u8', 'i8', 'u16', 'i16', 'u32', 'i32', 'f32', 'bool', 'string', 'array', 'u64', 'i64', 'f64'];
-const SIZE: Record<string, number> = { u8: 1, i8: 1, bool: 1, u16: 2, i16: 2, u32: 4, i32: 4, f32: 4, u64: 8, i64: 8, f64: 8, string: 8, array: 12 };
 const CHUNK = 1 << 20;
 
 export function readGguf(file: string): GgufFile {
@@ -95,7 +93,7 @@ function parse(r: HeaderReader, file: string): GgufFile {
     if (type === 'array') {
       const itemType = r.valueType(`metadata ${key} (array item type)`);
       if (itemType === 'array') throw errors.badCheckpoint(`${file}: metadata ${key} is an array of arrays, which GGUF models do not use`);
-      const n = r.count(`metadata ${key} (array length)`, SIZE[itemType]);
+      const n = r.count(`metadata ${key} (array length)`, GGUF_VALUE_BYTES[itemType]);
       const value: unknown[] = new Array(n);
       for (let j = 0; j < n; j++) value[j] = r.scalar(itemType, `metadata ${key}[${j}]`);
       metadata[key] = value;
@@ -216,16 +214,16 @@ class HeaderReader {
     return b.toString('utf8', i, i + len);
   }
 
-  valueType(what: string): GgufScalarType | 'array' {
+  valueType(what: string): GgufValueType {
     const id = this.u32(`${what} (value type)`);
-    const type = VALUE_TYPES[id];
+    const type = GGUF_VALUE_TYPES[id];
     if (!type) throw errors.badCheckpoint(`${this.file}: ${what} has value type ${id}, which GGUF does not define`);
     return type;
   }
 
   scalar(type: GgufScalarType, what: string): number | bigint | boolean | string {
     if (type === 'string') return this.string(what);
-    const [b, i] = this.at(SIZE[type], what);
+    const [b, i] = this.at(GGUF_VALUE_BYTES[type], what);
     switch (type) {
       case 'u8': return b.readUInt8(i);
       case 'i8': return b.readInt8(i);

@@ -4,9 +4,7 @@ import fs from 'node:fs';
 import { errors } from '../../common/errors.ts';
 import type { RawTensor } from '../weights.ts';
 import { ggmlTypeId, tensorBytes } from '../quant/ggml-types.ts';
-import type { GgufKv, GgufScalarType } from './metadata.ts';
-
-const TYPE_ID: Record<GgufScalarType | 'array', number> = { u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12 };
+import { GGUF_VALUE_BYTES, GGUF_VALUE_TYPE_ID, type GgufKv, type GgufScalarType } from './metadata.ts';
 
 export function writeGguf(file: string, kvs: GgufKv[], tensors: { name: string; tensor: RawTensor }[], alignment = 32): void {
   if (!Number.isInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0) throw errors.internal(`GGUF alignment ${alignment} is not a power of two`);
@@ -26,9 +24,9 @@ export function writeGguf(file: string, kvs: GgufKv[], tensors: { name: string; 
   w.u64(entries.length);
   for (const kv of entries) {
     w.string(kv.key);
-    w.u32(TYPE_ID[kv.type]);
+    w.u32(GGUF_VALUE_TYPE_ID[kv.type]);
     if (kv.type === 'array') {
-      w.u32(TYPE_ID[kv.itemType]);
+      w.u32(GGUF_VALUE_TYPE_ID[kv.itemType]);
       w.u64(kv.value.length);
       for (const v of kv.value) w.scalar(kv.itemType, v);
     } else {
@@ -121,8 +119,7 @@ class ByteWriter {
 
   scalar(type: GgufScalarType, v: number | bigint | boolean | string): void {
     if (type === 'string') return this.string(String(v));
-    const n = { u8: 1, i8: 1, bool: 1, u16: 2, i16: 2, u32: 4, i32: 4, f32: 4, u64: 8, i64: 8, f64: 8 }[type];
-    const at = this.room(n);
+    const at = this.room(GGUF_VALUE_BYTES[type]);
     const b = this.buf;
     switch (type) {
       case 'u8': b.writeUInt8(Number(v), at); break;
