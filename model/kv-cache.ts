@@ -90,8 +90,8 @@ export class KvCache {
   }
 
   /**
-   * Appends n rows computed elsewhere (a prefix cache's block) as committed tokens.
-   * keys[l], values[l]: [≥ n, rowSize] per layer. No pending rows may be open.
+   * Appends n rows computed elsewhere (a prefix cache's block) as committed tokens: written as pending rows and
+   * committed. keys[l], values[l]: [≥ n, rowSize] per layer. No pending rows may be open.
    */
   appendRows(keys: readonly Float32Array[], values: readonly Float32Array[], n: number): void {
     if (this.pending !== 0) throw errors.internal(`KvCache.appendRows with ${this.pending} pending rows`);
@@ -99,14 +99,13 @@ export class KvCache {
       throw errors.internal(`KvCache.appendRows: ${keys.length} key and ${values.length} value layers for a ${this.numLayers}-layer cache`);
     }
     this.reserve(n);
-    const off = this.length * this.rowSize;
     const len = n * this.rowSize;
+    // Every layer is checked before any is written, so a refusal leaves no pending rows behind.
     for (let l = 0; l < this.numLayers; l++) {
       if (keys[l].length < len || values[l].length < len) throw errors.internal(`KvCache.appendRows: layer ${l} has fewer than ${n} rows of ${this.rowSize}`);
-      this.keys[l].set(keys[l].subarray(0, len), off);
-      this.values[l].set(values[l].subarray(0, len), off);
     }
-    this.length += n;
+    for (let l = 0; l < this.numLayers; l++) this.writePending(l, keys[l], values[l], n);
+    this.commitAll();
   }
 
   /** Commits every pending row. */

@@ -25,4 +25,8 @@ t.test('appendRows refuses pending rows, wrong layer counts, short arrays and ov
   t.throws(() => c.appendRows([rows(1, 0, 2)], [rows(1, 0, 2)], 2), { code: 'SPRIG_ERR_INTERNAL' });
   t.throws(() => c.appendRows([rows(8, 0, 2)], [rows(8, 0, 2)], 8), { code: 'SPRIG_ERR_CONTEXT_OVERFLOW' });
   t.equal(c.length, 1);
+  const two = new KvCache(2, 2, 8);
+  t.throws(() => two.appendRows([rows(2, 0, 2), rows(2, 0, 2)], [rows(2, 0, 2), rows(1, 0, 2)], 2), { code: 'SPRIG_ERR_INTERNAL' }, 'a short last layer');
+  t.equal(two.length, 0);
+  t.equal(two.pending, 0, 'a refusal leaves no pending rows');
 });
