@@ -37,6 +37,9 @@ export interface ServerConfig {
   kvCacheMb: number;
 }
 
+/** --max-batch-tokens when unset: the server's default and the engine's (createEngine) when no batch size is given. */
+export const DEFAULT_MAX_BATCH_TOKENS = 512;
+
 export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   host: '127.0.0.1',
   port: 8080,
@@ -44,7 +47,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   ui: true,
   maxQueue: 64,
   maxConcurrent: 8,
-  maxBatchTokens: 512,
+  maxBatchTokens: DEFAULT_MAX_BATCH_TOKENS,
   requestTimeoutMs: 600_000,
   receiveTimeoutMs: 30_000,
   maxConnections: 1024,

@@ -13,6 +13,7 @@ import { verifyCostCurve } from '../engine/verify-cost.ts';
 import type { GrammarSpec } from '../grammar/xgrammar.ts';
 import type { ModelRunner } from '../model/runner.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
+import { DEFAULT_MAX_BATCH_TOKENS } from './config.ts';
 import { constraintFor } from './constraint.ts';
 
 export type GenerateFn = (runner: ModelRunner, req: GenerateRequest, onTokens?: OnTokens, resources?: EngineResources) => Promise<GenerateResult>;
@@ -87,9 +88,6 @@ export interface BatchSettings {
 
 /** What openEngine (in-process or in the engine's worker thread) takes: how to load, and how to batch. */
 export type EngineOptions = LoadOptions & { batch?: BatchSettings };
-
-/** --max-batch-tokens when unset. */
-export const DEFAULT_MAX_BATCH_TOKENS = 512;
 
 export function createEngine(parts: EngineParts): Engine {
   const { runner, tokenizer, modelId } = parts;
