@@ -37,6 +37,8 @@ export interface BenchOptions {
   /** In-process: the suffix drafter's global cache bound, and a saved cache every run starts from (read only). */
   suffixCacheRequests?: number;
   suffixCache?: string;
+  /** In-process: a saved Token Recycling matrix every run starts from (read only). */
+  recyclingState?: string;
   baseUrl?: string;
   apiKey?: string;
   endpoint: 'completions' | 'chat';
@@ -108,8 +110,12 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
   const stderr = deps.stderr ?? process.stderr;
   const stdout = deps.stdout ?? process.stdout;
   const http = o.baseUrl !== undefined;
-  if (http && (o.draft || o.datastore || o.suffixCache || o.suffixCacheRequests !== undefined || o.layerskipLayers !== undefined)) {
-    throw errors.invalidParam('--draft, --datastore, --suffix-cache[-requests] and --layerskip-layers are in-process options; give them to the server instead');
+  if (http && (o.draft || o.datastore || o.suffixCache || o.recyclingState || o.suffixCacheRequests !== undefined || o.layerskipLayers !== undefined)) {
+    throw errors.invalidParam('--draft, --datastore, --suffix-cache[-requests], --recycling-state and --layerskip-layers are in-process options; give them to the server instead');
+  }
+  // Saved drafter state is only read here (sprig generate --prompts or sprig serve writes it): a missing file is a mistake.
+  for (const [flag, file] of [['--suffix-cache', o.suffixCache], ['--recycling-state', o.recyclingState]] as const) {
+    if (file && !fs.existsSync(file)) throw errors.invalidParam(`${flag} ${file}: no such file (bench reads saved drafter state and never writes it; build it with sprig generate --prompts FILES ${flag} ${file})`);
   }
   const available = [...(o.draft ? ['draft'] : []), ...(o.layerskipLayers !== undefined ? ['layerskip'] : [])];
   const specs = parseDrafterSpecs(o.drafters ?? defaultDrafterSpecs(DRAFTER_NAMES, available), DRAFTER_NAMES, http);
@@ -157,10 +163,13 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
       model = { name: engine.modelId, path: engine.modelDir, base_url: null };
       const progress = new Progress(countInProcess(items, configs, o.repeats, o.warmup), stderr, o.progress);
       const cacheFile = o.suffixCache ? path.resolve(o.suffixCache) : null;
+      const matrixFile = o.recyclingState ? path.resolve(o.recyclingState) : null;
       const freshState = () => {
         const suffixCache = new SuffixCache(runner.vocab, o.suffixCacheRequests ?? DEFAULT_SUFFIX_CACHE_REQUESTS);
         if (cacheFile) suffixCache.load(cacheFile);
-        return { recyclingMatrix: new AdjacencyMatrix(runner.vocab), suffixCache };
+        const recyclingMatrix = new AdjacencyMatrix(runner.vocab);
+        if (matrixFile) recyclingMatrix.load(matrixFile);
+        return { recyclingMatrix, suffixCache };
       };
       samples = await runInProcess({
         runner, tokenizer, resources: engine.resources, items, configs, maxTokens: o.maxTokens, repeats: o.repeats, warmup: o.warmup, seed: o.seed, t0,

@@ -62,7 +62,8 @@ export function registerBench(program: Command): void {
     .option('--datastore <file>', 'in-process: token datastore for the `retrieval` drafter (sprig datastore build)')
     .option('--suffix-cache-requests <n>', 'in-process: earlier outputs the suffix drafter keeps (default 256); each configuration learns its own, item after item', intArg('--suffix-cache-requests', 0))
     .option('--layerskip-layers <k>', 'in-process: the layerskip drafter drafts with the target\'s first K layers (default: chosen at startup by measured acceptance × cost when a configuration uses it; adds it to the default sweep)', intArg('--layerskip-layers', 1))
-    .option('--suffix-cache <file>', 'in-process: a saved suffix cache (sprig serve --suffix-cache) every configuration starts from; read, never written')
+    .option('--suffix-cache <file>', 'in-process: a saved suffix cache (sprig serve / sprig generate --prompts … --suffix-cache) every configuration starts from; read, never written')
+    .option('--recycling-state <file>', 'in-process: a saved Token Recycling matrix (sprig serve / sprig generate --prompts … --recycling-state) every configuration starts from; read, never written')
     .option('--base-url <url>', 'HTTP mode: an OpenAI-compatible server (Sprig, llama-server, vLLM, …), e.g. http://127.0.0.1:8080')
     .option('--api-key <key>', 'HTTP mode: sent as "Authorization: Bearer <key>"')
     .option('--endpoint <kind>', 'HTTP mode: completions (plain-text prompts) or chat (messages)', (v: string) => {

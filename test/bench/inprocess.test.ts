@@ -5,6 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { EXIT_LOSSLESS_FAILURE, runBench, type BenchOptions } from '../../bench/bench.ts';
 import { acceptanceByDepth, meanAcceptedLength } from '../../bench/metrics.ts';
+import { AdjacencyMatrix } from '../../drafters/recycling.ts';
 import { generate } from '../../engine/generate.ts';
 import { testModel } from '../helpers/models.ts';
 
@@ -143,4 +144,53 @@ t.test('the extraction suite: constrained and free configs, each against its own
   t.match(o.markdown, /forced tokens %/);
   t.match(o.markdown, /recycling\+lookup @8 json: speedup constrained .* vs free/);
   await t.rejects(runBench({ ...options(dir), constrain: [true] }, { stdout: sink(), stderr: sink() }), /--constrain on: 3 prompt\(s\) have no "schema"/);
+});
+
+t.test('--recycling-state: every configuration, repeat and warm-up starts from the saved matrix; the file is only read', async (t) => {
+  const dir = t.testdir();
+  const file = path.join(dir, 'recycling.bin');
+  // A matrix with token rows and, for some (prev, token) pairs, pair rows that differ from the token's own row.
+  const saved = new AdjacencyMatrix(300);
+  const logits = new Float32Array(300);
+  const fill = (seed: number) => logits.forEach((_, j) => (logits[j] = Math.sin(seed * 31.7 + j * 17.3)));
+  const pairs: [number, number][] = [];
+  for (let tok = 3; tok < 300; tok += 7) {
+    const prev = (tok * 13) % 300;
+    fill(tok);
+    saved.updateFromLogits(tok, logits, 0, prev);
+    fill(tok + 1000);
+    saved.updateFromLogits(tok, logits, 0); // the token row moves on; the pair row keeps the first
+    pairs.push([prev, tok]);
+  }
+  t.ok(pairs.some(([p, tok]) => saved.candidateAfter(p, tok, 0) !== saved.candidate(tok, 0)), 'pair rows differ from token rows');
+  saved.save(file);
+  const bytes = fs.readFileSync(file);
+  const startsFrom = async (extra: Partial<BenchOptions>) => {
+    const first = new Map<AdjacencyMatrix, { rows: Int32Array; pairRows: number[][] }>();
+    const o = await runBench(options(dir, { drafters: ['recycling', 'recycling+lookup'], repeats: 2, ...extra }), {
+      stdout: sink(),
+      stderr: sink(),
+      generate: (runner, req, onTokens, resources) => {
+        const m = resources?.recyclingMatrix;
+        if (m && !first.has(m)) first.set(m, { rows: m.rows.slice(), pairRows: pairs.map(([p, tok]) => [0, 1, 2].map((r) => m.candidateAfter(p, tok, r))) });
+        return generate(runner, req, onTokens, resources);
+      },
+    });
+    t.equal(o.exitCode, 0);
+    return [...first.values()];
+  };
+  const fresh = await startsFrom({ recyclingState: file });
+  t.equal(fresh.length, 3 * (2 + 1), 'one matrix per configuration and repeat, and one per warm-up');
+  const savedPairRows = pairs.map(([p, tok]) => [0, 1, 2].map((r) => saved.candidateAfter(p, tok, r)));
+  for (const s of fresh) {
+    t.same(s.rows, saved.rows, 'token rows as saved');
+    t.same(s.pairRows, savedPairRows, 'pair rows as saved');
+  }
+  t.same(fs.readFileSync(file), bytes, 'the file is never written');
+  const cold = await startsFrom({});
+  t.ok(cold.every((s) => s.rows.every((x) => x === -1)), 'without --recycling-state every run starts from an empty matrix');
+
+  await t.rejects(runBench(options(dir, { recyclingState: path.join(dir, 'missing.bin') })), /--recycling-state .*missing\.bin: no such file/);
+  await t.rejects(runBench(options(dir, { baseUrl: 'http://127.0.0.1:9', recyclingState: file })), /--recycling-state and --layerskip-layers are in-process options/);
+  await t.rejects(runBench(options(dir, { baseUrl: 'http://127.0.0.1:9', suffixCache: file })), /--suffix-cache\[-requests\].* are in-process options/);
 });
