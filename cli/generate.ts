@@ -80,15 +80,29 @@ export function registerGenerate(program: Command): void {
       const ds = engine.resources.datastore;
       if (ds) process.stderr.write(`[sprig] datastore ${flags.datastore}: ${ds.numDocs} documents, ${ds.tokens.length} tokens, ${ds.fileBytes} bytes\n`);
       if (items) {
+        // Ctrl-C or SIGTERM stops the batch after the current generation, so what was learned is saved at exit;
+        // a second one quits at once.
+        const signal = { received: null as NodeJS.Signals | null };
+        const onSignal = (sig: NodeJS.Signals) => {
+          if (signal.received) process.exit(130);
+          signal.received = sig;
+          process.stderr.write(`[sprig] ${sig}: stopping after the current generation${flags.suffixCache || flags.recyclingState ? ', then saving the drafter state' : ''} (again to quit at once)\n`);
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
         try {
-          await generateBatch(engine, items, flags, drafters);
+          await generateBatch(engine, items, flags, drafters, () => signal.received !== null);
         } catch (e) {
           // What was learned before the error is kept: dispose saves --suffix-cache / --recycling-state.
           if (flags.suffixCache || flags.recyclingState) process.stderr.write('[sprig] stopped by an error: saving the drafter state learned so far\n');
           await engine.dispose().catch((d: unknown) => process.stderr.write(`[sprig] could not save the drafter state: ${(d as Error).message}\n`));
           throw e;
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
         }
         await engine.dispose();
+        if (signal.received) process.exitCode = 130;
         return;
       }
       const promptTokens = tokenizer.encode(flags.prompt!);
@@ -141,7 +155,7 @@ function loadPrompts(files: string[]): WorkloadItem[] {
  * template, or a User:/Assistant: transcript without one), a later turn after the model's answer to the one before.
  * One JSON line per generation on stdout; progress and a summary on stderr.
  */
-async function generateBatch(engine: LoadedEngine, items: WorkloadItem[], flags: GenerateFlags, drafters: string[]): Promise<void> {
+async function generateBatch(engine: LoadedEngine, items: WorkloadItem[], flags: GenerateFlags, drafters: string[], stopRequested: () => boolean): Promise<void> {
   const { runner, tokenizer } = engine;
   const err = (line: string) => process.stderr.write(`[sprig] ${line}\n`);
   const t0 = performance.now();
@@ -152,6 +166,7 @@ async function generateBatch(engine: LoadedEngine, items: WorkloadItem[], flags:
   let steps = 0;
   let accepted = 0;
   for (const [n, item] of items.entries()) {
+    if (stopRequested()) break;
     // The same bound sprig bench drops items by: the last turn's prompt plus --max-tokens for every answer.
     if (fitItems(runner, tokenizer, [item], flags.maxTokens).items.length === 0) {
       const need = encodeTurn(tokenizer, item, [], 0).length;
@@ -161,7 +176,7 @@ async function generateBatch(engine: LoadedEngine, items: WorkloadItem[], flags:
     }
     const answers: string[] = [];
     let itemTokens = 0;
-    for (let turn = 0; turn < item.turns.length; turn++) {
+    for (let turn = 0; turn < item.turns.length && !stopRequested(); turn++) {
       const promptTokens = encodeTurn(tokenizer, item, answers, turn);
       let result;
       try {
@@ -204,13 +219,13 @@ async function generateBatch(engine: LoadedEngine, items: WorkloadItem[], flags:
       steps += result.speculation?.steps ?? 0;
       accepted += result.speculation?.accepted ?? 0;
     }
-    done++;
+    if (answers.length) done++;
     tokens += itemTokens;
     err(`${n + 1}/${items.length} ${item.id}: ${answers.length} turn(s), ${itemTokens} tokens`);
   }
-  if (done === 0) process.exitCode = 1; // nothing generated: every prompt was skipped
+  if (done === 0 && !stopRequested()) process.exitCode = 1; // nothing generated: every prompt was skipped
   const secs = (performance.now() - t0) / 1000;
   const mal = steps > 0 ? ` mean accepted length ${((accepted + steps) / steps).toFixed(2)},` : '';
   const suffix = engine.resources.suffixCache;
-  err(`done: ${done} of ${items.length} prompt(s), ${generations} generation(s), ${tokens} tokens in ${secs.toFixed(1)} s,${mal} ${skipped.length} skipped${skipped.length ? ` (${skipped.slice(0, 8).join(', ')}${skipped.length > 8 ? ', …' : ''})` : ''}; suffix cache: ${suffix?.numRequests ?? 0} output(s)`);
+  err(`${stopRequested() ? 'interrupted' : 'done'}: ${done} of ${items.length} prompt(s), ${generations} generation(s), ${tokens} tokens in ${secs.toFixed(1)} s,${mal} ${skipped.length} skipped${skipped.length ? ` (${skipped.slice(0, 8).join(', ')}${skipped.length > 8 ? ', …' : ''})` : ''}; suffix cache: ${suffix?.numRequests ?? 0} output(s)`);
 }

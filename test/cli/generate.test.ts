@@ -1,7 +1,7 @@
 // `sprig generate --prompts`: batch mode through one engine. Each prompt's greedy text equals a separate --prompt
 // run's; a prompt too long for the context is skipped with a warning; the suffix cache and recycling matrix it
 // saves hold what the batch generated, and a second batch that reloads them drafts from them.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -115,6 +115,37 @@ t.test('--prompts runs every turn of an item in order, each after the model\'s a
     t.equal(out[turn].prompt_token_count, promptTokens.length);
   }
   t.ok(out[1].prompt_token_count > out[0].prompt_token_count + out[0].tokens.length, 'turn 1 follows turn 0 and its answer');
+});
+
+t.test('--prompts: Ctrl-C stops after the current generation and saves what was learned', async (t) => {
+  const dir = t.testdir();
+  const file = path.join(dir, 'many.jsonl');
+  const n = 3000;
+  fs.writeFileSync(file, Array.from({ length: n }, (_, i) => JSON.stringify({ id: `p${i}`, prompt: `item ${i} says hello` })).join('\n'));
+  const cacheFile = path.join(dir, 'suffix.json');
+  const matrixFile = path.join(dir, 'recycling.bin');
+  const child = spawn(process.execPath, [BIN, 'generate', '--model', MODEL, '--prompts', file, '--max-tokens', '16', '--suffix-cache', cacheFile, '--recycling-state', matrixFile, '--suffix-cache-requests', String(n)], { env: process.env });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let signalled = false;
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (!signalled && stdout.includes('\n')) {
+      signalled = true;
+      child.kill('SIGINT'); // once the first generation is out
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  t.equal(code, 130, 'exit code 130');
+  t.match(stderr, /SIGINT: stopping after the current generation, then saving the drafter state/);
+  const out = lines(stdout);
+  t.ok(out.length >= 1 && out.length < n, `stopped early (${out.length} of ${n})`);
+  t.match(stderr, new RegExp(`interrupted: ${out.length} of ${n} prompt\\(s\\)`));
+  const cache = new SuffixCache(VOCAB, n);
+  cache.load(cacheFile);
+  t.equal(cache.numRequests, out.length, 'the suffix cache holds every output printed, and nothing more');
+  t.ok(fs.statSync(matrixFile).size > 0, 'the recycling matrix was saved');
 });
 
 t.test('--prompt and --prompts: exactly one of them', async (t) => {
