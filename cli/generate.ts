@@ -44,7 +44,7 @@ interface GenerateFlags {
 export function registerGenerate(program: Command): void {
   program
     .command('generate')
-    .description('generate a completion for a prompt')
+    .description('generate a completion for a prompt, or for every prompt of JSONL files (--prompts: builds warm drafter state for sprig bench)')
     .option('--model <path>', 'Hugging Face checkpoint folder, .gguf file, or hf:OWNER/REPO[:QUANT] (default: the embedded default model)')
     .option('--draft <path>', 'draft model (folder, .gguf or hf:…) for the `draft` drafter (same vocabulary as --model)')
     .option('--quantize <mode>', QUANTIZE_HELP, quantizeArg('--quantize'), 'none')
