@@ -1,15 +1,25 @@
 // `sprig serve`: the OpenAI-compatible server. Every flag can also come from a SPRIG_* env var
 // (flag beats env beats default); validation happens here, once, before anything loads.
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_DRAFTERS, DRAFTER_NAMES } from '../drafters/registry.ts';
 import { DEFAULT_SUFFIX_CACHE_REQUESTS } from '../drafters/suffix-cache.ts';
 import { DEFAULT_SERVER_CONFIG as D } from '../server/config.ts';
 import { startServer, type ServeOptions } from '../server/main.ts';
+import { DEFAULT_STATE_SAVE_INTERVAL_S } from '../engine/state-saver.ts';
 import { budgetArg, CTX_HELP, intArg, onOffArg, QUANTIZE_HELP, quantizeArg } from './args.ts';
 import type { QuantizeMode } from '../model/graph/weight-format.ts';
 
 function listArg(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** A number of seconds ≥ 0, fractions allowed (0.5 = 500 ms). */
+function secondsArg(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a number of seconds ≥ 0, got ${JSON.stringify(v)}`);
+    return n;
+  };
 }
 
 const opt = (flags: string, description: string, env: string) => new Option(flags, description).env(env);
@@ -27,6 +37,7 @@ export function registerServe(program: Command): void {
     .addOption(opt('--recycling-state <file>', 'keep Token Recycling\'s matrix in this file: loaded at start, saved at shutdown', 'SPRIG_RECYCLING_STATE'))
     .addOption(opt('--suffix-cache <file>', 'keep the suffix drafter\'s cache of earlier outputs in this file: loaded at start, saved at shutdown', 'SPRIG_SUFFIX_CACHE'))
     .addOption(opt('--suffix-cache-requests <n>', 'earlier outputs the suffix drafter keeps, least recently used forgotten first (0 = this request only)', 'SPRIG_SUFFIX_CACHE_REQUESTS').argParser(intArg('--suffix-cache-requests', 0)).default(DEFAULT_SUFFIX_CACHE_REQUESTS))
+    .addOption(opt('--state-save-interval <seconds>', 'also save --recycling-state and --suffix-cache this often while serving, when they changed, so a crash loses at most this much learned state (0 = only at shutdown)', 'SPRIG_STATE_SAVE_INTERVAL').argParser(secondsArg('--state-save-interval')).default(DEFAULT_STATE_SAVE_INTERVAL_S))
     .addOption(opt('--drafters <names>', `default drafters for requests, comma-separated: ${DRAFTER_NAMES.join(', ')} (default: ${DEFAULT_DRAFTERS.join(',')}; none = plain decoding)`, 'SPRIG_DRAFTERS').argParser(listArg))
     .addOption(opt('--layerskip-layers <k>', 'the layerskip drafter drafts with the target\'s first K layers (default: chosen at startup by measured acceptance × cost)', 'SPRIG_LAYERSKIP_LAYERS').argParser(intArg('--layerskip-layers', 1)))
     .addOption(opt('--tree-budget <auto|n>', 'draft tokens verified per step: auto sizes each tree for this machine', 'SPRIG_TREE_BUDGET').argParser(budgetArg).default(D.treeBudget))
@@ -76,6 +87,7 @@ export interface ServeFlags {
   recyclingState?: string;
   suffixCache?: string;
   suffixCacheRequests: number;
+  stateSaveInterval: number;
   layerskipLayers?: number;
   drafters?: string[];
   treeBudget: number | 'auto';
@@ -111,6 +123,7 @@ export function serveOptions(f: ServeFlags): ServeOptions {
     recyclingState: f.recyclingState,
     suffixCache: f.suffixCache,
     suffixCacheRequests: f.suffixCacheRequests,
+    stateSaveIntervalMs: f.stateSaveInterval > 0 ? Math.max(1, Math.round(f.stateSaveInterval * 1000)) : 0,
     layerskipLayers: f.layerskipLayers,
     threads: f.threads,
     host: f.host,

@@ -21,6 +21,8 @@ export class SuffixCache {
   private nextId = 0;
 
   private maxRequests = 0;
+  /** Bumped by every change to what save() would write (an output learned, used, forgotten or loaded). */
+  private changeCount = 0;
 
   constructor(readonly vocab: number, maxRequests = DEFAULT_SUFFIX_CACHE_REQUESTS, treeDepth = SUFFIX_TREE_DEPTH) {
     this.tree = new SuffixTree(treeDepth);
@@ -33,6 +35,11 @@ export class SuffixCache {
 
   get capacity(): number {
     return this.maxRequests;
+  }
+
+  /** A counter that moves whenever what save() writes changes: a periodic saver compares it with the last save's. */
+  get changes(): number {
+    return this.changeCount;
   }
 
   /** Changes the bound; forgets least recently used outputs beyond it. */
@@ -49,6 +56,7 @@ export class SuffixCache {
     const copy = Int32Array.from(tokens);
     this.entries.set(id, copy);
     this.tree.insert(copy, id);
+    this.changeCount++;
     this.evict();
     return id;
   }
@@ -59,6 +67,7 @@ export class SuffixCache {
     if (!tokens) return;
     this.entries.delete(id);
     this.entries.set(id, tokens);
+    this.changeCount++;
   }
 
   /** The kept outputs, least recently used first. */
@@ -69,8 +78,39 @@ export class SuffixCache {
 
   /** Writes the kept outputs (least recently used first) through a temp file, so a crash never leaves half a file. */
   save(file: string): void {
-    const body = { format: FORMAT, version: 1, vocab: this.vocab, requests: this.outputs().map((t) => Array.from(t)) };
-    writeFileAtomic(file, JSON.stringify(body));
+    const outputs = this.outputs();
+    writeFileAtomic(file, this.fileHead() + outputs.map(outputJson).join(',') + FILE_TAIL);
+  }
+
+  /**
+   * What save() writes, as UTF-8 chunks, built from the outputs kept NOW a slice at a time: it yields to the
+   * event loop after each slice of about `sliceMs`, and each slice is encoded on its own, so no step holds the
+   * thread for the whole file (engine/state-saver.ts: a full cache of long outputs takes tens to hundreds of ms
+   * to serialize in one go, a stall every generation on the engine thread would feel). Kept outputs are never
+   * mutated (add() copies), so what is learned meanwhile simply waits for the next save.
+   */
+  async serialize(sliceMs = 2): Promise<Uint8Array[]> {
+    const outputs = this.outputs();
+    const chunks: Uint8Array[] = [];
+    let parts = [this.fileHead()];
+    let sliceStart = performance.now();
+    for (const [i, tokens] of outputs.entries()) {
+      parts.push(i === 0 ? outputJson(tokens) : `,${outputJson(tokens)}`);
+      if (performance.now() - sliceStart >= sliceMs) {
+        chunks.push(Buffer.from(parts.join('')));
+        parts = [];
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    }
+    parts.push(FILE_TAIL);
+    chunks.push(Buffer.from(parts.join('')));
+    return chunks;
+  }
+
+  /** The file's JSON up to the opening bracket of its requests: {"format":…,"version":1,"vocab":…,"requests":[ */
+  private fileHead(): string {
+    return JSON.stringify({ format: FORMAT, version: 1, vocab: this.vocab }).slice(0, -1) + ',"requests":[';
   }
 
   /** Replaces what is kept with the outputs saved in `file` (oldest first, so the file's most recent stay most recent). */
@@ -91,6 +131,7 @@ export class SuffixCache {
     }
     for (const tokens of this.entries.values()) this.tree.remove(tokens);
     this.entries.clear();
+    this.changeCount++;
     for (const r of requests as number[][]) this.add(r);
   }
 
@@ -99,8 +140,16 @@ export class SuffixCache {
       if (this.entries.size <= this.maxRequests) break;
       this.entries.delete(id);
       this.tree.remove(tokens);
+      this.changeCount++;
     }
   }
+}
+
+const FILE_TAIL = ']}';
+
+/** One output as its JSON array of token ids ("[1,5,6]"): what JSON.stringify(Array.from(tokens)) writes. */
+function outputJson(tokens: Int32Array): string {
+  return `[${tokens.join(',')}]`;
 }
 
 /** One global cache per model key, kept for the life of the process (like Token Recycling's matrix). */

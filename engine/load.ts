@@ -14,6 +14,7 @@ import type { QuantizeMode } from '../model/graph/weight-format.ts';
 import { ModelRunner } from '../model/runner.ts';
 import { errors } from '../common/errors.ts';
 import { chooseLayerskipLayers } from './layerskip-layers.ts';
+import { startStateSaver } from './state-saver.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import type { EngineResources } from './generate.ts';
 
@@ -37,6 +38,11 @@ export interface LoadOptions {
   suffixCache?: string;
   /** Most earlier outputs the suffix cache keeps (least recently used forgotten first). */
   suffixCacheRequests?: number;
+  /**
+   * Also save recyclingState / suffixCache every this many ms while loaded, when changed (engine/state-saver.ts;
+   * `sprig serve --state-save-interval`). 0 or unset = only on dispose.
+   */
+  stateSaveIntervalMs?: number;
   /**
    * The `layerskip` drafter: the target's graph gets early exits, and it drafts with this many layers, or 'auto'
    * (measured at startup: engine/layerskip-layers.ts). Unset = no early exits (the drafter is unavailable).
@@ -97,6 +103,12 @@ export async function loadEngine(opts: LoadOptions): Promise<LoadedEngine> {
       opts.log?.info({ file: suffixFile, requests: suffix.numRequests }, 'suffix cache loaded');
     }
     resources.suffixCache = suffix;
+    const saver = startStateSaver({
+      recycling: recyclingFile ? { matrix, file: recyclingFile } : undefined,
+      suffix: suffixFile ? { cache: suffix, file: suffixFile } : undefined,
+      intervalMs: opts.stateSaveIntervalMs ?? 0,
+      log: opts.log,
+    });
     return {
       modelDir,
       modelId: runner.source.name,
@@ -104,6 +116,7 @@ export async function loadEngine(opts: LoadOptions): Promise<LoadedEngine> {
       tokenizer,
       resources,
       dispose: async () => {
+        await saver?.stop();
         if (recyclingFile) matrix.save(recyclingFile);
         if (suffixFile) suffix.save(suffixFile);
         await runner.dispose();

@@ -5,6 +5,7 @@ import { errors } from '../common/errors.ts';
 import { logger as processLogger, type Logger } from '../common/log.ts';
 import { parseDrafters } from '../drafters/registry.ts';
 import { layerskipSetting } from '../engine/layerskip-layers.ts';
+import { DEFAULT_STATE_SAVE_INTERVAL_S } from '../engine/state-saver.ts';
 import { buildApp } from './app.ts';
 import { resolveServerConfig, type ServerConfig } from './config.ts';
 import { openEngine, type Engine } from './engine.ts';
@@ -23,6 +24,11 @@ export interface ServeOptions extends Partial<ServerConfig> {
   /** The suffix drafter's cache of earlier outputs (loaded at start, saved at shutdown) and its bound. */
   suffixCache?: string;
   suffixCacheRequests?: number;
+  /**
+   * --state-save-interval (in ms here): also save those two files this often while serving, when changed, so a
+   * crash loses at most one interval of learned state (default 300 s; 0 = only at shutdown).
+   */
+  stateSaveIntervalMs?: number;
   /** --layerskip-layers: the layerskip drafter's K (default: measured at startup when --drafters names it). */
   layerskipLayers?: number;
   /** onnxruntime intra-op threads; 0 = onnxruntime chooses. */
@@ -59,7 +65,7 @@ export async function startServer(opts: ServeOptions, deps: StartDeps = {}): Pro
   if (drafters.includes('draft') && !opts.draft) throw errors.invalidParam('--drafters draft needs --draft PATH', 'draft');
   const engineThread = opts.engineThread ?? true;
   const batchSpeculation = opts.batchSpeculation ?? true;
-  const loadOptions = { model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, suffixCache: opts.suffixCache, suffixCacheRequests: opts.suffixCacheRequests, layerskip: layerskipSetting(drafters, opts.layerskipLayers), threads: opts.threads, batch: { maxBatchTokens: config.maxBatchTokens, speculateShared: batchSpeculation, slots: config.maxConcurrent }, log: log.child({ component: 'engine' }) };
+  const loadOptions = { model: opts.model, draft: opts.draft, quantize: opts.quantize, draftQuantize: opts.draftQuantize, ctxSize: opts.ctxSize, datastore: opts.datastore, recyclingState: opts.recyclingState, suffixCache: opts.suffixCache, suffixCacheRequests: opts.suffixCacheRequests, stateSaveIntervalMs: opts.stateSaveIntervalMs ?? DEFAULT_STATE_SAVE_INTERVAL_S * 1000, layerskip: layerskipSetting(drafters, opts.layerskipLayers), threads: opts.threads, batch: { maxBatchTokens: config.maxBatchTokens, speculateShared: batchSpeculation, slots: config.maxConcurrent }, log: log.child({ component: 'engine' }) };
   const loading = deps.engine ?? (engineThread ? openEngineThread(loadOptions) : openEngine(loadOptions));
   const app = buildApp(config, { engine: loading, logger: log });
   let url: string;

@@ -1,4 +1,5 @@
 // The suffix drafter's global cache: bounded, forgets the least recently used output, persists and reloads.
+import fs from 'node:fs';
 import t from 'tap';
 import { SuffixCache } from '../../drafters/suffix-cache.ts';
 import { childOf } from '../../drafters/suffix-tree.ts';
@@ -62,4 +63,36 @@ t.test('a file for another vocabulary or not a cache fails loudly', async (t) =>
   t.throws(() => new SuffixCache(V).load(`${dir}/junk.json`), { code: 'SPRIG_ERR_BAD_CHECKPOINT' });
   t.throws(() => new SuffixCache(V).load(`${dir}/bad.json`), { code: 'SPRIG_ERR_BAD_CHECKPOINT' });
   t.throws(() => new SuffixCache(V, -1), { code: 'SPRIG_ERR_INVALID_PARAM' });
+});
+
+t.test('serialize() (the periodic save, in slices) writes exactly what save() does; changes moves on every change', async (t) => {
+  const dir = t.testdir();
+  const c = new SuffixCache(V, 3);
+  let seen = c.changes;
+  const moved = (what: string) => {
+    t.not(c.changes, seen, `${what} counts as a change`);
+    seen = c.changes;
+  };
+  const a = c.add([1, 2, 3]);
+  moved('add');
+  c.add([]);
+  t.equal(c.changes, seen, 'an empty output is not kept: no change');
+  for (let i = 0; i < 40; i++) c.add(Array.from({ length: 200 }, (_, j) => (i * 7 + j) % V));
+  moved('adds that evict');
+  c.touch(a); // forgotten already
+  t.equal(c.changes, seen, 'touching a forgotten output changes nothing');
+  const b = c.outputs().length;
+  c.touch(c.add([9, 9]) - 1);
+  moved('touch');
+  t.equal(c.outputs().length, b);
+  c.save(`${dir}/sync.json`);
+  const chunks = await c.serialize(0); // a slice per output
+  t.ok(chunks.length > 1, 'several slices');
+  t.equal(Buffer.concat(chunks).toString(), fs.readFileSync(`${dir}/sync.json`, 'utf8'), 'byte for byte');
+  t.same(JSON.parse(Buffer.concat(chunks).toString()), { format: 'sprig-suffix-cache', version: 1, vocab: V, requests: c.outputs().map((o) => Array.from(o)) });
+  const d = new SuffixCache(V, 3);
+  const before = d.changes;
+  d.load(`${dir}/sync.json`);
+  t.not(d.changes, before, 'load counts as a change');
+  t.same((JSON.parse(Buffer.concat(await new SuffixCache(V, 3).serialize()).toString()) as { requests: unknown[] }).requests, [], 'an empty cache serializes to no requests');
 });

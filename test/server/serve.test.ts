@@ -55,6 +55,11 @@ t.test('flags, SPRIG_* env vars and defaults', async (t) => {
   t.match(serveOptions(parseServe(['--engine-thread', 'off'])), { engineThread: false });
   t.match(serveOptions(parseServe([], { SPRIG_ENGINE_THREAD: 'off' })), { engineThread: false });
   t.throws(() => parseServe(['--engine-thread', 'yes']), { code: 'commander.invalidArgument' });
+  t.match(d, { stateSaveIntervalMs: 300_000 }, 'drafter state saved every 300 s by default');
+  t.match(serveOptions(parseServe([], { SPRIG_STATE_SAVE_INTERVAL: '0.5' })), { stateSaveIntervalMs: 500 }, 'seconds, fractions allowed');
+  t.match(serveOptions(parseServe(['--state-save-interval', '0'])), { stateSaveIntervalMs: 0 }, '0 = only at shutdown');
+  t.throws(() => parseServe(['--state-save-interval', '-1']), { code: 'commander.invalidArgument' });
+  t.throws(() => parseServe(['--state-save-interval', 'often']), { code: 'commander.invalidArgument' });
   t.match(d, { batchSpeculation: true }, 'shared steps speculate, sized across the batch, unless --batch-speculation off');
   t.match(serveOptions(parseServe(['--batch-speculation', 'off'])), { batchSpeculation: false });
   t.match(serveOptions(parseServe([], { SPRIG_BATCH_SPECULATION: 'off' })), { batchSpeculation: false });
