@@ -147,6 +147,9 @@ export async function runBench(o: BenchOptions, deps: BenchDeps = {}): Promise<B
     progress.finish();
     samples = out.samples;
     warnings.push(...out.warnings);
+    const refused = new Set(out.skipped);
+    items = items.filter((it) => !refused.has(it.id));
+    if (items.length === 0) throw errors.invalidParam(`no prompt fits the server's context window with --max-tokens ${o.maxTokens}`);
   } else {
     const engine = await loadEngine({ model: o.model, draft: o.draft, datastore: o.datastore, threads: o.threads, quantize: o.quantize, draftQuantize: o.draftQuantize, ctxSize: o.ctxSize, layerskip: layerskipSetting(specs, o.layerskipLayers) });
     try {

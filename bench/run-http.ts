@@ -94,6 +94,28 @@ export class HttpError extends Error {
 
 type Body = Record<string, unknown>;
 
+/**
+ * The server's message when `e` is its refusal of a prompt too long for its context window (HTTP 400): Sprig's
+ * SPRIG_ERR_CONTEXT_OVERFLOW, OpenAI's / vLLM's context_length_exceeded, llama-server's exceed_context_size_error,
+ * or any 400 whose error message speaks of the context (vLLM: "This model's maximum context length is …",
+ * llama-server: "the request exceeds the available context size"); null for anything else.
+ */
+export function contextOverflowMessage(e: unknown): string | null {
+  if (!(e instanceof HttpError) || e.status !== 400) return null;
+  let code = '';
+  let message = e.body;
+  try {
+    const body = JSON.parse(e.body) as { error?: unknown; message?: unknown };
+    const err = typeof body.error === 'object' && body.error !== null ? body.error as Body : body as Body;
+    code = [err.code, err.type].filter((x) => typeof x === 'string').join(' ');
+    if (typeof err.message === 'string') message = err.message;
+    else if (typeof body.error === 'string') message = body.error;
+  } catch {
+    // not JSON: the body is the message
+  }
+  return /SPRIG_ERR_CONTEXT_OVERFLOW|context_length_exceeded|exceed_context_size/i.test(code) || /context/i.test(message) ? message.slice(0, 300) : null;
+}
+
 /** One streamed request, timed from just before fetch() to the end of the stream. */
 export async function streamRequest(url: string, body: Body, apiKey?: string): Promise<StreamedResponse> {
   const start = performance.now();
@@ -179,38 +201,58 @@ export function countHttp(items: readonly WorkloadItem[], configs: readonly Benc
   return warm * warmup + configs.length * repeats * turns;
 }
 
-export async function runHttp(o: HttpOptions): Promise<{ samples: Sample[]; warnings: string[] }> {
+/** `skipped`: the ids of items the server refused as too long for its context window (none of their samples is kept). */
+export async function runHttp(o: HttpOptions): Promise<{ samples: Sample[]; warnings: string[]; skipped: string[] }> {
   const base = normalizeBaseUrl(o.baseUrl);
   const url = `${base}/v1/${o.endpoint === 'chat' ? 'chat/completions' : 'completions'}`;
   const samples: Sample[] = [];
   let estimated = 0;
   let continuousUsage = true;
 
-  const runItem = async (c: BenchConfig, itemIndex: number, repeat: number, block: { id: string; wallMs: number } | null) => {
+  // Items the server refused as too long for its context window, by index, with its first such message. Every
+  // configuration skips them from then on, and their samples from earlier configurations are dropped at the
+  // end, so every configuration is measured on the same items (paired).
+  const skipped = new Map<number, string>();
+  const sampleItems: number[] = []; // samples[i]'s item index
+
+  /** Runs one item's turns; false when the item is (or has just been found) too long for the server. */
+  const runItem = async (c: BenchConfig, itemIndex: number, repeat: number, block: { id: string; wallMs: number } | null): Promise<boolean> => {
     const item = o.items[itemIndex];
+    if (skipped.has(itemIndex)) return false;
     const answers: string[] = [];
     for (let turn = 0; turn < item.turns.length; turn++) {
       const seed = (o.seed * 1_000_003 + itemIndex * 7919 + turn * 104_729 + Math.max(0, repeat) * 15_485_863) >>> 0;
       const startMs = performance.now() - o.t0;
       let r: StreamedResponse;
       try {
-        r = await streamRequest(url, requestBody(o, c, item, answers, turn, seed, continuousUsage), o.apiKey);
+        try {
+          r = await streamRequest(url, requestBody(o, c, item, answers, turn, seed, continuousUsage), o.apiKey);
+        } catch (e) {
+          // Servers that reject the vLLM option get the plain include_usage from now on.
+          if (!(continuousUsage && e instanceof HttpError && e.status === 400 && e.body.includes('continuous_usage_stats'))) throw e;
+          continuousUsage = false;
+          r = await streamRequest(url, requestBody(o, c, item, answers, turn, seed, continuousUsage), o.apiKey);
+        }
       } catch (e) {
-        // Servers that reject the vLLM option get the plain include_usage from now on.
-        if (!(continuousUsage && e instanceof HttpError && e.status === 400 && e.body.includes('continuous_usage_stats'))) throw e;
-        continuousUsage = false;
-        r = await streamRequest(url, requestBody(o, c, item, answers, turn, seed, continuousUsage), o.apiKey);
+        // A prompt (or a later turn with its answers) too long for the server's context window: skip the item
+        // everywhere, like in-process mode does before it starts. Any other error ends the run.
+        const overflow = contextOverflowMessage(e);
+        if (overflow === null) throw e;
+        if (!skipped.has(itemIndex)) skipped.set(itemIndex, `turn ${turn + 1}: ${overflow}`);
+        return false;
       }
       answers.push(r.text);
       o.onProgress?.(`${c.drafters} c=${c.concurrency} · ${item.id}${block ? '' : ' (warm-up)'}`);
       if (!block) continue;
       if (r.itlBasis === 'estimate') estimated++;
+      sampleItems.push(itemIndex);
       samples.push({
         config: configKey(c), itemId: item.id, category: item.category, turn, repeat, startMs,
         numTokens: r.numTokens, wallMs: r.wallMs, prefillMs: null, decodeMs: null, ttftMs: r.ttftMs, itlMs: r.itlMs,
         finishReason: r.finishReason, output: r.text, speculation: r.speculation, steps: null, peakRssBytes: null, block,
       });
     }
+    return true;
   };
 
   const warmed = new Set<string>();
@@ -218,7 +260,10 @@ export async function runHttp(o: HttpOptions): Promise<{ samples: Sample[]; warn
     const k = `${c.drafters}|${c.treeBudget}|${c.temperature}`;
     if (warmed.has(k)) continue;
     warmed.add(k);
-    for (let w = 0; w < o.warmup; w++) await runItem(c, 0, -1, null);
+    // Warm up on the first item the server takes.
+    for (let w = 0; w < o.warmup; w++) {
+      for (let i = 0; i < o.items.length && !(await runItem(c, i, -1, null)); i++);
+    }
   }
   const levels = [...new Set(o.configs.map((c) => c.concurrency ?? 1))];
   for (let repeat = 0; repeat < o.repeats; repeat++) {
@@ -238,8 +283,16 @@ export async function runHttp(o: HttpOptions): Promise<{ samples: Sample[]; warn
       }
     }
   }
+  const kept = samples.filter((_, i) => !skipped.has(sampleItems[i]));
   const warnings = estimated > 0
     ? [`${estimated} of ${samples.length} responses had no per-chunk token counts: their inter-token latencies spread each chunk's tokens by text length (token totals still come from usage)`]
     : [];
-  return { samples, warnings };
+  if (skipped.size > 0) {
+    const ids = [...skipped.keys()].map((i) => o.items[i].id);
+    const dropped = samples.length - kept.length;
+    const [first] = skipped.values();
+    warnings.push(`skipped ${skipped.size} prompt(s) that would not fit the server's context window with --max-tokens ${o.maxTokens}: ${ids.slice(0, 8).join(', ')}${ids.length > 8 ? ', …' : ''}` +
+      ` (every configuration skips them${dropped ? `; ${dropped} response(s) measured before the refusal were dropped, though their blocks' wall time still counts them` : ''}; the server said, ${first})`);
+  }
+  return { samples: kept, warnings, skipped: [...skipped.keys()].map((i) => o.items[i].id) };
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { runBench } from '../../bench/bench.ts';
-import { normalizeBaseUrl, requestBody, sseData, streamRequest } from '../../bench/run-http.ts';
+import { contextOverflowMessage, HttpError, normalizeBaseUrl, requestBody, sseData, streamRequest } from '../../bench/run-http.ts';
 import { ModelRunner } from '../../model/runner.ts';
 import { loadTokenizer } from '../../model/tokenizer.ts';
 import { buildApp } from '../../server/app.ts';
@@ -171,4 +171,103 @@ t.test('sseData handles CRLF framing and multi-line data', async (t) => {
   const out: string[] = [];
   for await (const d of sseData(stream)) out.push(d);
   t.same(out, ['a', 'b\nc']);
+});
+
+t.test('a prompt longer than the Sprig server\'s context window is skipped in every configuration, the others measured', async (t) => {
+  const runner = await ModelRunner.load(MODEL, { threads: 1 });
+  const tokenizer = await loadTokenizer(MODEL, runner.source.generationConfig);
+  const app = buildApp({ maxConcurrent: 2, treeBudget: 8 }, { engine: createEngine({ runner, tokenizer, modelId: 'bench-test' }), logger: false });
+  t.teardown(async () => {
+    await app.close();
+    await runner.dispose();
+  });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const dir = t.testdir();
+  const prompts = path.join(dir, 'p.jsonl');
+  const long = 'one two three four five six seven eight nine ten '.repeat(120);
+  t.ok(tokenizer.encode(long).length > 512, 'the long prompt alone is past the 512-token window');
+  fs.writeFileSync(prompts, [
+    // First, so the warm-up meets it too (and warms up on the next item instead).
+    { id: 'long', category: 'copy', format: 'text', turns: [long] },
+    { id: 'a', category: 'copy', format: 'text', turns: ['one two three one two three one two three one two'] },
+    { id: 'b', category: 'copy', format: 'text', turns: ['x y z x y z x y'] },
+  ].map((r) => JSON.stringify(r)).join('\n'));
+  const stderr = sink();
+  const o = await runBench({
+    baseUrl: url, endpoint: 'completions', drafters: ['lookup'], treeBudgets: [8], temperatures: [0], concurrency: [1, 2],
+    suite: 'auto', prompts: [prompts], maxTokens: 16, repeats: 1, warmup: 1, seed: 0, threads: 1, out: path.join(dir, 'out'),
+    runId: 'http-overflow', command: 'sprig bench --base-url (test)',
+  }, { stdout: sink(), stderr });
+  t.equal(o.exitCode, 0, stderr.text);
+  // 2 configs × 2 concurrency levels × the 2 items that fit.
+  t.equal(o.result.samples.length, 8);
+  t.same([...new Set(o.result.samples.map((s) => s.itemId))].sort(), ['a', 'b'], 'the long item is measured nowhere');
+  for (const config of new Set(o.result.samples.map((s) => s.config))) {
+    t.same(o.result.samples.filter((s) => s.config === config).map((s) => s.itemId).sort(), ['a', 'b'], `${config}: the same items`);
+  }
+  t.same(o.result.items.map((it) => it.id), ['a', 'b']);
+  const warning = o.result.warnings.find((w) => w.startsWith('skipped 1 prompt'));
+  t.match(warning, /would not fit the server's context window with --max-tokens 16: long \(every configuration skips them; the server said, turn 1: This model's context window is 512 tokens/);
+  t.notMatch(warning, /dropped/, 'found before any of its responses was measured');
+  t.match(stderr.text, /\[bench\] skipped 1 prompt/);
+  t.equal(o.result.mismatches.length, 0);
+});
+
+/** A fake server that answers every request with `text` and a usage count, or with `refuse(body)` when it says so. */
+async function refusingServer(t: Test, refuse: (body: Record<string, unknown>) => { status: number; body: string } | null) {
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c));
+    req.on('end', () => {
+      if (req.url === '/v1/models') return void res.end(JSON.stringify({ data: [{ id: 'fake' }] }));
+      const body = JSON.parse(raw) as Record<string, unknown>;
+      const no = refuse(body);
+      if (no) {
+        res.writeHead(no.status, { 'content-type': 'application/json' });
+        return void res.end(no.body);
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(data({ choices: [{ index: 0, text: ' ok', finish_reason: 'length' }], usage: { completion_tokens: 1 } }) + data({ choices: [], usage: { completion_tokens: 1 } }) + 'data: [DONE]\n\n');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+t.test('a refusal found only under a later configuration drops the item from the earlier ones too; other errors still end the run', async (t) => {
+  const dir = t.testdir();
+  const prompts = path.join(dir, 'p.jsonl');
+  const vllm = JSON.stringify({ object: 'error', message: 'This model\'s maximum context length is 64 tokens. However, you requested 80 tokens (16 in the messages, 64 in the completion).', type: 'BadRequestError', code: 400 });
+  const bench = (url: string, only: string[]) => {
+    fs.writeFileSync(prompts, only.map((id) => JSON.stringify({ id, category: 'c', format: 'text', turns: [id] })).join('\n'));
+    return runBench({
+      baseUrl: url, endpoint: 'completions', drafters: ['lookup'], treeBudgets: [8], temperatures: [0], concurrency: [1],
+      suite: 'auto', prompts: [prompts], maxTokens: 16, repeats: 1, warmup: 0, seed: 0, threads: 1, out: path.join(dir, `out-${only.length}`),
+      runId: 'http-late', command: 'sprig bench --base-url (test)',
+    }, { stdout: sink(), stderr: sink() });
+  };
+  // 'none' runs first and gets an answer for 'late'; 'lookup' (the speculation extension) is refused it.
+  const url = await refusingServer(t, (body) => {
+    if (body.prompt === 'late' && body.speculation && 'drafters' in (body.speculation as object)) return { status: 400, body: vllm };
+    if (body.prompt === 'bad') return { status: 400, body: JSON.stringify({ error: { message: 'temperature must be at most 2', type: 'invalid_request_error', code: 'SPRIG_ERR_INVALID_PARAM' } }) };
+    return null;
+  });
+  const o = await bench(url, ['a', 'late', 'b']);
+  t.same(o.result.samples.map((s) => `${s.config.split('|')[0]}:${s.itemId}`).sort(), ['lookup:a', 'lookup:b', 'none:a', 'none:b']);
+  t.match(o.result.warnings.find((w) => w.startsWith('skipped')), /skipped 1 prompt\(s\) .*: late \(every configuration skips them; 1 response\(s\) measured before the refusal were dropped.*maximum context length is 64 tokens/);
+  await t.rejects(bench(url, ['a', 'bad']), { message: /HTTP 400 .*temperature must be at most 2/ }, 'any other 400 still ends the run');
+  await t.rejects(bench(url, ['late']), { message: /no prompt fits the server's context window with --max-tokens 16/ }, 'nothing left to compare');
+});
+
+t.test('contextOverflowMessage: Sprig, OpenAI/vLLM and llama-server refusals; nothing else', async (t) => {
+  const e = (status: number, body: unknown) => new HttpError('x', status, typeof body === 'string' ? body : JSON.stringify(body));
+  t.match(contextOverflowMessage(e(400, { error: { message: 'This model\'s context window is 512 tokens, but the prompt has 600 tokens', type: 'invalid_request_error', code: 'SPRIG_ERR_CONTEXT_OVERFLOW' } })), /context window is 512/);
+  t.ok(contextOverflowMessage(e(400, { error: { message: 'too long', code: 'context_length_exceeded' } })), 'by code alone');
+  t.ok(contextOverflowMessage(e(400, { error: { code: 400, message: 'the request exceeds the available context size, try increasing it', type: 'exceed_context_size_error' } })), 'llama-server');
+  t.ok(contextOverflowMessage(e(400, { object: 'error', message: 'This model\'s maximum context length is 2048 tokens.', type: 'BadRequestError', code: 400 })), 'vLLM');
+  t.ok(contextOverflowMessage(e(400, 'prompt exceeds context length')), 'a plain-text body');
+  t.equal(contextOverflowMessage(e(400, { error: { message: 'temperature must be at most 2', code: 'SPRIG_ERR_INVALID_PARAM' } })), null);
+  t.equal(contextOverflowMessage(e(500, { error: { message: 'context blew up', code: 'context_length_exceeded' } })), null, 'only a 400');
+  t.equal(contextOverflowMessage(new Error('context')), null, 'only an HTTP refusal');
 });
