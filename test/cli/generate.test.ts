@@ -71,11 +71,11 @@ t.test('--prompts saves drafter state that holds the batch\'s outputs, and a rel
   const file = promptFile(dir);
   const cacheFile = path.join(dir, 'suffix.json');
   const matrixFile = path.join(dir, 'recycling.bin');
-  const batch = async () => lines((await sprig('generate', '--model', MODEL, '--prompts', file, '--max-tokens', '16', '--tree-budget', '8', '--suffix-cache', cacheFile, '--recycling-state', matrixFile)).stdout);
+  const batch = async () => lines((await sprig('generate', '--model', MODEL, '--prompts', file, '--max-tokens', '16', '--tree-budget', '8', '--drafters', 'suffix,recycling,lookup', '--suffix-cache', cacheFile, '--recycling-state', matrixFile)).stdout);
   const plain = lines((await sprig('generate', '--model', MODEL, '--prompts', file, '--max-tokens', '16', '--drafters', 'none')).stdout);
   const cold = await batch();
   t.same(cold.map((l) => l.tokens), plain.map((l) => l.tokens), 'speculative batch output equals plain decoding');
-  t.same(cold[0].speculation.drafters, ['suffix', 'recycling', 'lookup'], 'the default drafters');
+  t.same(cold[0].speculation.drafters, ['suffix', 'recycling', 'lookup'], 'the drafters asked for');
 
   const cache = new SuffixCache(VOCAB);
   cache.load(cacheFile);
