@@ -6,8 +6,11 @@ import { measuredOnce } from './measured.ts';
 import { EwLineFit } from '../common/ew-fit.ts';
 
 export const COST_SIZES = [1, 2, 4, 8, 12, 16, 24, 32, 48, 65];
-/** Measuring stops adding sizes past this much time (a big model's large forwards are extrapolated). */
+/** Measuring stops adding rounds past this much time (a big model's large forwards are extrapolated). */
 const MEASURE_BUDGET_MS = 5000;
+/** Rounds over every kept size: at least this many, at most the other. */
+const MIN_ROUNDS = 3;
+const MAX_ROUNDS = 25;
 const PREFIX = 64;
 
 export interface CostPoint {
@@ -20,18 +23,24 @@ const memo = new WeakMap<ModelRunner, CostCurve>();
 export async function verifyCostCurve(runner: ModelRunner): Promise<CostCurve> {
   const hit = memo.get(runner);
   if (hit) return hit;
-  const points = await measuredOnce('verify-cost', runner, () => measureVerifyCost(runner));
+  // "-2": curves measured size by size (before round-robin rounds and the isotonic fit) are measured again.
+  const points = await measuredOnce('verify-cost-2', runner, () => measureVerifyCost(runner));
   const curve = piecewiseCost(points);
   memo.set(runner, curve);
   return curve;
 }
 
 /**
- * Median forward time per size over a committed prefix, each size in its own block of runs (~40 ms or at least
- * 3), as a decoding loop with a steady tree size sees it; at most ~5 s in all (sizes left out are extrapolated).
- * The result is made non-decreasing in n; what steps really cost refines it online (OnlineCost).
+ * Forward time per size over a committed prefix: rounds that run every size once, in an order rotated each
+ * round, then the median per size, made non-decreasing by an isotonic fit; at most ~5 s in all (sizes a big
+ * model cannot fit in the first third of that are left out and extrapolated). A transient slowdown (another
+ * process, a GC) thus lands on one sample of several sizes, not on one size's whole block; and a size that
+ * still reads slow is pooled with its neighbours instead of lifting every larger size to it (a running maximum
+ * did: one spike at 12 rows made 12–16 cost 16.7 ms and 24–32 33.6 ms on the 82M model, against ~13.5 and
+ * ~22–28 measured alone, and `auto` then took 16 for the price of 12). What steps really cost refines it
+ * online (OnlineCost).
  */
-export async function measureVerifyCost(runner: ModelRunner, sizes = COST_SIZES): Promise<CostPoint[]> {
+export async function measureVerifyCost(runner: ModelRunner, sizes = COST_SIZES, budgetMs = MEASURE_BUDGET_MS): Promise<CostPoint[]> {
   const cap = Math.min(runner.maxTreeRows, runner.contextLength - PREFIX);
   const cache = runner.newCache();
   await runner.prefill(cache, Array.from({ length: PREFIX }, (_, i) => (i * 31 + 7) % runner.vocab));
@@ -39,31 +48,61 @@ export async function measureVerifyCost(runner: ModelRunner, sizes = COST_SIZES)
     const tokens = Array.from({ length: n }, (_, i) => (i * 17 + 3) % runner.vocab);
     return { n, tokens, positions: tokens.map((_, i) => PREFIX + i), bias: causalBias(n, PREFIX) };
   });
+  const forward = async (x: (typeof inputs)[number]): Promise<number> => {
+    const s = performance.now();
+    await runner.forward(cache, x.tokens, x.positions, x.bias);
+    return performance.now() - s;
+  };
   // Warm-up: a fresh process pays for JIT, page faults and arena growth on its first forwards.
   const start = performance.now();
   for (let pass = 0; pass < 2; pass++) {
     for (const x of inputs) {
-      await runner.forward(cache, x.tokens, x.positions, x.bias);
-      if (performance.now() - start > MEASURE_BUDGET_MS / 2) break;
+      await forward(x);
+      if (performance.now() - start > budgetMs / 6) break;
     }
   }
-  const points: CostPoint[] = [];
-  let floor = 0;
-  for (const { n, tokens, positions, bias } of inputs) {
-    if (points.length >= 2 && performance.now() - start > MEASURE_BUDGET_MS) break;
-    await runner.forward(cache, tokens, positions, bias); // back to this shape
-    const times: number[] = [];
-    const t0 = performance.now();
-    while (times.length < 3 || (performance.now() - t0 < 40 && times.length < 200)) {
-      const s = performance.now();
-      await runner.forward(cache, tokens, positions, bias);
-      times.push(performance.now() - s);
+  // Round 0 in ascending order decides which sizes fit the budget; later rounds rotate the order.
+  const samples: number[][] = inputs.map(() => []);
+  let kept = inputs.length;
+  for (let i = 0; i < inputs.length; i++) {
+    samples[i].push(await forward(inputs[i]));
+    if (i >= 1 && performance.now() - start > budgetMs / 3) {
+      kept = i + 1;
+      break;
     }
-    times.sort((a, b) => a - b);
-    floor = Math.max(floor, times[times.length >> 1]);
-    points.push({ n, ms: floor });
   }
-  return points;
+  for (let round = 1; round < MAX_ROUNDS; round++) {
+    if (round >= MIN_ROUNDS && performance.now() - start > budgetMs) break;
+    for (let k = 0; k < kept; k++) {
+      const i = (k + round) % kept;
+      samples[i].push(await forward(inputs[i]));
+    }
+  }
+  const medians = samples.slice(0, kept).map(median);
+  return isotonic(medians).map((ms, i) => ({ n: inputs[i].n, ms }));
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The closest non-decreasing sequence in least squares (pool adjacent violators): a spike is averaged with its neighbours, not carried up. */
+export function isotonic(ys: readonly number[]): number[] {
+  const blocks: { sum: number; count: number }[] = [];
+  for (const y of ys) {
+    blocks.push({ sum: y, count: 1 });
+    while (blocks.length > 1) {
+      const b = blocks[blocks.length - 1];
+      const a = blocks[blocks.length - 2];
+      if (a.sum / a.count <= b.sum / b.count) break;
+      a.sum += b.sum;
+      a.count += b.count;
+      blocks.pop();
+    }
+  }
+  return blocks.flatMap((b) => Array<number>(b.count).fill(b.sum / b.count));
 }
 
 /**
