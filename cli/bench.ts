@@ -60,7 +60,7 @@ export function registerBench(program: Command): void {
     .option('--draft-quantize <mode>', 'in-process: the same for the draft model', quantizeArg('--draft-quantize'), 'none')
     .option('--ctx-size <n>', `in-process: ${CTX_HELP}`, intArg('--ctx-size', 0), 0)
     .option('--datastore <file>', 'in-process: token datastore for the `retrieval` drafter (sprig datastore build)')
-    .option('--suffix-cache-requests <n>', 'in-process: earlier outputs the suffix drafter keeps (default 256); each configuration learns its own, item after item', intArg('--suffix-cache-requests', 0))
+    .option('--suffix-cache-requests <n>', 'in-process: earlier outputs the suffix drafter keeps (default 1024); each configuration learns its own, item after item', intArg('--suffix-cache-requests', 0))
     .option('--layerskip-layers <k>', 'in-process: the layerskip drafter drafts with the target\'s first K layers (default: chosen at startup by measured acceptance × cost when a configuration uses it; adds it to the default sweep)', intArg('--layerskip-layers', 1))
     .option('--suffix-cache <file>', 'in-process: a saved suffix cache (sprig serve / sprig generate --prompts … --suffix-cache) every configuration starts from; read, never written')
     .option('--recycling-state <file>', 'in-process: a saved Token Recycling matrix (sprig serve / sprig generate --prompts … --recycling-state) every configuration starts from; read, never written')

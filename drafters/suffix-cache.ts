@@ -7,8 +7,12 @@ import { errors } from '../common/errors.ts';
 import { writeFileAtomic } from '../common/files.ts';
 import { SuffixTree } from './suffix-tree.ts';
 
-/** Outputs kept by default (--suffix-cache-requests); memory ≈ output tokens × tree depth × ~120 bytes each. */
-export const DEFAULT_SUFFIX_CACHE_REQUESTS = 256;
+/**
+ * Outputs kept by default (--suffix-cache-requests). Memory ≈ trie nodes × 28 bytes (drafters/suffix-tree.ts),
+ * up to twice that right after the pool doubles; ~16 nodes per output token at depth 32: on the warm Spec-Bench
+ * cache (128-token outputs) ~60 KB per output, 1024 outputs ≈ 60 MB (256 cost 130 MB as objects before).
+ */
+export const DEFAULT_SUFFIX_CACHE_REQUESTS = 1024;
 /** Depth of every suffix trie: the longest matched context plus the deepest draft below it. */
 export const SUFFIX_TREE_DEPTH = 32;
 

@@ -2,7 +2,7 @@
 // suffix, grow a tree best-first by path probability Π count(child) / count(parent), up to a depth that
 // scales with the match length; one plan over every match length at once. Pure: plans a draft from the trie.
 import type { TreeBuilder } from '../trees/draft-tree.ts';
-import type { SuffixNode } from './suffix-tree.ts';
+import type { SuffixNode, SuffixTree } from './suffix-tree.ts';
 
 /** A planned draft: nodes in best-first order (parents first). parents[i] = plan index, -1 = the attach point. */
 export interface SuffixPlan {
@@ -11,8 +11,9 @@ export interface SuffixPlan {
   tokens: number[];
   parents: number[];
   probs: number[];
-  /** The trie node each draft node came from (to learn which cached request was useful). */
+  /** The trie node each draft node came from (to learn which cached request was useful), and its stamp. */
   nodes: SuffixNode[];
+  stamps: number[];
 }
 
 export interface ExpandLimits {
@@ -30,14 +31,13 @@ export interface ExpandLimits {
 }
 
 interface Frontier {
-  prob: number; // path probability of kids[i]
+  prob: number; // path probability of node
   maxDepth: number; // depth limit of the match it grows from
   parentProb: number;
-  parent: SuffixNode;
+  node: SuffixNode; // a child of the parent (siblings follow in count order)
   denom: number; // count the parent's children are divided by
-  i: number; // index into parent.children (sorted by count)
   at: number; // plan index of the parent, -1 = the attach point
-  depth: number; // depth of kids[i] in the draft
+  depth: number; // depth of node in the draft
 }
 
 /**
@@ -47,8 +47,8 @@ interface Frontier {
  * Example: match node "5" (count 4) with children 6 (3) → 7 (3), and 8 (1); maxNodes 3, minProb 0.1:
  * plans 6 (0.75), 7 (0.75), 8 (0.25) → score 1.75.
  */
-export function planSuffix(match: SuffixNode, lim: ExpandLimits): SuffixPlan {
-  return planSuffixMerged([{ match, dangling: lim.dangling, maxDepth: lim.maxDepth }], lim);
+export function planSuffix(tree: SuffixTree, match: SuffixNode, lim: ExpandLimits): SuffixPlan {
+  return planSuffixMerged(tree, [{ match, dangling: lim.dangling, maxDepth: lim.maxDepth }], lim);
 }
 
 /** Where one match starts a plan: its trie node, occurrences there with no continuation, its depth limit. */
@@ -68,36 +68,39 @@ export interface PlanStart {
  * Example: match "3 5" (count 2) → 6 (2) and match "5" (count 4) → 6 (2), 8 (2); maxNodes 3, minProb 0.1:
  * plans 6 (1.0, from "3 5"), 8 (0.5, from "5") → score 1.5.
  */
-export function planSuffixMerged(starts: readonly PlanStart[], lim: Omit<ExpandLimits, 'maxDepth' | 'dangling'>): SuffixPlan {
-  const plan: SuffixPlan = { score: 0, tokens: [], parents: [], probs: [], nodes: [] };
+export function planSuffixMerged(tree: SuffixTree, starts: readonly PlanStart[], lim: Omit<ExpandLimits, 'maxDepth' | 'dangling'>): SuffixPlan {
+  const plan: SuffixPlan = { score: 0, tokens: [], parents: [], probs: [], nodes: [], stamps: [] };
   const frontier: Frontier[] = [];
   const index = new Map<number, number>(); // (plan parent + 1) · 2^31 + token → plan index
-  const offer = (parent: SuffixNode, denom: number, i: number, parentProb: number, parentAt: number, depth: number, maxDepth: number) => {
-    if (depth > maxDepth || i >= parent.children.length || denom <= 0) return;
-    const prob = (parentProb * parent.children[i].count) / denom;
-    if (prob >= lim.minProb) frontier.push({ prob, parentProb, parent, denom, i, at: parentAt, depth, maxDepth });
+  /** Offers `node` (a child of a node whose children divide by denom; NO_NODE past the last). */
+  const offer = (node: SuffixNode, denom: number, parentProb: number, parentAt: number, depth: number, maxDepth: number) => {
+    if (depth > maxDepth || node < 0 || denom <= 0) return;
+    const prob = (parentProb * tree.count(node)) / denom;
+    if (prob >= lim.minProb) frontier.push({ prob, parentProb, node, denom, at: parentAt, depth, maxDepth });
   };
-  for (const s of starts) offer(s.match, s.match.count - s.dangling, 0, 1, -1, 1, s.maxDepth);
+  for (const s of starts) offer(tree.firstChild(s.match), tree.count(s.match) - s.dangling, 1, -1, 1, s.maxDepth);
   while (plan.tokens.length < lim.maxNodes && frontier.length > 0) {
     let best = 0;
     for (let j = 1; j < frontier.length; j++) if (frontier[j].prob > frontier[best].prob) best = j;
     const f = frontier[best];
     frontier[best] = frontier[frontier.length - 1];
     frontier.pop();
-    const node = f.parent.children[f.i];
-    const k = (f.at + 1) * 2 ** 31 + node.token;
+    const node = f.node;
+    const token = tree.token(node);
+    const k = (f.at + 1) * 2 ** 31 + token;
     let at = index.get(k);
     if (at === undefined) {
       at = plan.tokens.length;
       index.set(k, at);
-      plan.tokens.push(node.token);
+      plan.tokens.push(token);
       plan.parents.push(f.at);
       plan.probs.push(f.prob);
       plan.nodes.push(node);
+      plan.stamps.push(tree.stamp(node));
       plan.score += f.prob;
     }
-    offer(f.parent, f.denom, f.i + 1, f.parentProb, f.at, f.depth, f.maxDepth); // the next sibling
-    offer(node, node.count, 0, f.prob, at, f.depth + 1, f.maxDepth); // the first child
+    offer(tree.nextSibling(node), f.denom, f.parentProb, f.at, f.depth, f.maxDepth); // the next sibling
+    offer(tree.firstChild(node), tree.count(node), f.prob, at, f.depth + 1, f.maxDepth); // the first child
   }
   return plan;
 }

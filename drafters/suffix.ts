@@ -59,8 +59,8 @@ export class SuffixDrafter implements Drafter {
     this.sync(ctx);
     this.globalPlan = null;
     if (req.budget <= 0 || req.maxDepth <= 0) return null;
-    const localPlan = this.plan(this.writer.nodes(), 1, req);
-    const globalPlan = this.cache.numRequests > 0 ? this.plan(this.cache.tree.match(ctx, this.opts.maxMatch), 0, req) : null;
+    const localPlan = this.plan(this.local, this.writer.nodes(), 1, req);
+    const globalPlan = this.cache.numRequests > 0 ? this.plan(this.cache.tree, this.cache.tree.match(ctx, this.opts.maxMatch), 0, req) : null;
     if (!localPlan && !globalPlan) return null;
     const b = new TreeBuilder(ctx[ctx.length - 1], 1 + (localPlan?.tokens.length ?? 0) + (globalPlan?.tokens.length ?? 0));
     if (localPlan) addPlan(b, 0, localPlan, this.id);
@@ -74,16 +74,17 @@ export class SuffixDrafter implements Drafter {
     const plan = this.globalPlan;
     if (!plan || o.acceptedNodes.length < 2) return;
     let at = -1;
-    let deepest: SuffixNode | null = null;
+    let deepest = -1;
     for (let k = 1; k < o.acceptedNodes.length; k++) {
       const token = o.tree.tokens[o.acceptedNodes[k]];
       let next = -1;
       for (let i = 0; i < plan.tokens.length && next < 0; i++) if (plan.parents[i] === at && plan.tokens[i] === token) next = i;
       if (next < 0) break;
       at = next;
-      deepest = plan.nodes[next];
+      deepest = next;
     }
-    if (deepest) this.cache.touch(deepest.owner);
+    // The node's owner now; a node removed since the plan (its slot maybe reused) names no kept output.
+    if (deepest >= 0) this.cache.touch(this.cache.tree.ownerIf(plan.nodes[deepest], plan.stamps[deepest]));
   }
 
   /** The request's output joins the global cache. */
@@ -104,14 +105,14 @@ export class SuffixDrafter implements Drafter {
    * depth limit. The paper keeps only the best-scoring match; merged, what only a shorter match saw follow can
    * fill the budget the best one leaves (on stories260K's suites MAL +0.01 to +0.08 at budgets 8–64).
    */
-  private plan(matches: readonly SuffixNode[], dangling: number, req: DraftRequest): SuffixPlan | null {
+  private plan(tree: SuffixTree, matches: readonly SuffixNode[], dangling: number, req: DraftRequest): SuffixPlan | null {
     const o = this.opts;
     const starts: PlanStart[] = [];
     for (let m = Math.min(matches.length, o.maxMatch); m >= 1; m--) {
       const maxDepth = Math.min(req.maxDepth, this.cache.tree.maxDepth - m, Math.floor(o.depthPerMatch * m + o.depthOffset));
       if (maxDepth > 0) starts.push({ match: matches[m - 1], dangling, maxDepth });
     }
-    const plan = planSuffixMerged(starts, { maxNodes: req.budget, minProb: o.minProb });
+    const plan = planSuffixMerged(tree, starts, { maxNodes: req.budget, minProb: o.minProb });
     return plan.tokens.length > 0 ? plan : null;
   }
 }

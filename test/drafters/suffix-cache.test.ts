@@ -2,12 +2,14 @@
 import fs from 'node:fs';
 import t from 'tap';
 import { SuffixCache } from '../../drafters/suffix-cache.ts';
-import { childOf } from '../../drafters/suffix-tree.ts';
 
 const V = 50;
 
 /** Count of the 1-gram `token` in the cache's trie (0 when absent). */
-const countOf = (c: SuffixCache, token: number) => childOf(c.tree.root, token)?.count ?? 0;
+const countOf = (c: SuffixCache, token: number) => {
+  const n = c.tree.child(c.tree.root, token);
+  return n < 0 ? 0 : c.tree.count(n);
+};
 
 t.test('bounded: beyond maxRequests the oldest output is forgotten and its counts removed exactly', async (t) => {
   const c = new SuffixCache(V, 2);
@@ -19,7 +21,7 @@ t.test('bounded: beyond maxRequests the oldest output is forgotten and its count
   t.same(c.outputs().map((o) => Array.from(o)), [[4, 5], [6, 2]]);
   t.equal(countOf(c, 1), 0, 'the forgotten output left no node');
   t.equal(countOf(c, 2), 1, 'shared tokens keep the others\' counts');
-  t.equal(c.tree.root.count, 4);
+  t.equal(c.tree.count(c.tree.root), 4);
   c.setCapacity(1);
   t.same(c.outputs().map((o) => Array.from(o)), [[6, 2]], 'lowering the bound evicts at once');
   t.equal(new SuffixCache(V, 0).add([1, 2]), -1, 'a bound of 0 keeps nothing');
