@@ -110,17 +110,38 @@ export function isotonic(ys: readonly number[]): number[] {
  * online: the startup verify curve v(n) gives the shape, and a running least-squares fit of observed times
  * y ≈ a·v(n) + b (exponentially weighted) adds what the curve does not see: verifying, observing, the event loop. Sizes never tried still get
  * a sensible cost, because the fit is shared across sizes.
+ *
+ * The shape itself can be wrong: the startup curve is measured in ~5 s on a machine whose timings drift ±15%
+ * (on the 82M model it once read 12 rows as cheap as 8, while real steps cost 15.2 against 12.9 ms, and `auto`
+ * kept taking 12). So each size's own observed times are kept too (rows → exponentially weighted mean), and
+ * at(n) scales the fit by the observed/fit ratio of the nearest observed sizes (interpolated between them, the
+ * nearest one's beyond them), shrunk toward 1 while those have few observations; an observed size's cost is its
+ * own mean, blended with the fit until it has a few observations. A size the curve
+ * underestimates is thus corrected after the steps that try it, and so are the untried sizes next to it.
  */
 export class OnlineCost implements CostCurve {
   private readonly line: EwLineFit; // y on x = v(n)
+  /** rows → exponentially weighted observation weight and sum of observed ms. */
+  private readonly bySize = new Map<number, { w: number; sum: number }>();
+  /** Observed sizes, ascending (rebuilt when a new size is seen). */
+  private sizes: number[] = [];
 
-  constructor(private readonly base: CostCurve, alpha = 0.05) {
+  constructor(private readonly base: CostCurve, private readonly alpha = 0.05) {
     this.line = new EwLineFit(alpha);
   }
 
   observe(n: number, ms: number): void {
     if (!(n >= 1) || !Number.isFinite(ms)) return;
     this.line.observe(this.base.at(n), ms);
+    const k = 1 - this.alpha;
+    const s = this.bySize.get(n);
+    if (s) {
+      s.w = k * s.w + 1;
+      s.sum = k * s.sum + ms;
+    } else {
+      this.bySize.set(n, { w: 1, sum: ms });
+      this.sizes = [...this.bySize.keys()].sort((p, q) => p - q);
+    }
   }
 
   /** Slope and intercept of the fit; slope 1 and the mean gap while the observed sizes barely differ. */
@@ -132,11 +153,49 @@ export class OnlineCost implements CostCurve {
     return { a, b: Math.max(0, my - a * mx) };
   }
 
-  at(n: number): number {
+  /** The fit alone, without the per-size correction. */
+  fitAt(n: number): number {
     const { a, b } = this.fit();
     return a * this.base.at(n) + b;
   }
+
+  at(n: number): number {
+    const s = this.bySize.get(n);
+    // An observed size: its own mean, blended with the fit until it has SIZE_PRIOR observations.
+    if (s) return s.w >= SIZE_PRIOR ? s.sum / s.w : (s.sum + (SIZE_PRIOR - s.w) * this.fitAt(n)) / SIZE_PRIOR;
+    return this.fitAt(n) * this.correction(n);
+  }
+
+  /** For a size not observed: the observed/fit ratio of the nearest observed sizes, interpolated, shrunk toward 1 by their weight. */
+  correction(n: number): number {
+    const sz = this.sizes;
+    if (sz.length === 0) return 1;
+    let hi = 0; // the first observed size ≥ n (binary search: a batcher sees hundreds of row counts)
+    for (let top = sz.length; hi < top; ) {
+      const mid = (hi + top) >> 1;
+      if (sz[mid] < n) hi = mid + 1;
+      else top = mid;
+    }
+    if (hi < sz.length && sz[hi] === n) return this.ratio(n);
+    if (hi === 0) return this.ratio(sz[0]);
+    if (hi === sz.length) return this.ratio(sz[sz.length - 1]);
+    const lo = sz[hi - 1];
+    const up = sz[hi];
+    const t = (n - lo) / (up - lo);
+    return (1 - t) * this.ratio(lo) + t * this.ratio(up);
+  }
+
+  private ratio(n: number): number {
+    const s = this.bySize.get(n)!;
+    const fit = this.fitAt(n);
+    if (!(fit > 0)) return 1;
+    const r = s.sum / s.w / fit;
+    return 1 + ((r - 1) * Math.min(s.w, SIZE_PRIOR)) / SIZE_PRIOR;
+  }
 }
+
+/** Observations after which a size's own mean alone is its cost (before: blended with the fit; weights saturate at 1/alpha = 20). */
+const SIZE_PRIOR = 3;
 
 const online = new WeakMap<ModelRunner, OnlineCost>();
 

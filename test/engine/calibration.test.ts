@@ -43,6 +43,27 @@ t.test('online step cost: learns the overhead the startup curve misses, and the 
   t.ok(Math.abs(one.at(40) - (base.at(40) + 0.3)) < 1e-6, 'one observed size: slope 1, the gap as an offset');
 });
 
+t.test('online step cost: a size the startup curve underestimates is corrected from its own steps, and so are its untried neighbours', async (t) => {
+  const { OnlineCost } = await import('../../engine/verify-cost.ts');
+  const { piecewiseCost } = await import('../../trees/expander.ts');
+  // The startup curve read 13 rows as cheap as 9 (a noisy measurement); real steps: 9 rows 12.9 ms, 13 rows 15.2.
+  const base = piecewiseCost([{ n: 1, ms: 8.6 }, { n: 9, ms: 10.9 }, { n: 13, ms: 10.9 }, { n: 17, ms: 13.7 }, { n: 25, ms: 18.2 }]);
+  const truth = (n: number) => 8.6 + 0.5 * (n - 1) + (n > 9 ? 0.075 * (n - 9) : 0); // 9 → 12.6, 13 → 14.9
+  const c = new OnlineCost(base);
+  for (let i = 0; i < 200; i++) for (const n of [1, 7, 9]) c.observe(n, truth(n)); // what auto tried first
+  t.ok(c.at(13) < c.at(9) + 0.5, `before any 13-row step the curve still calls 13 rows cheap (${c.at(13).toFixed(2)} vs ${c.at(9).toFixed(2)})`);
+  for (let i = 0; i < 40; i++) c.observe(13, truth(13));
+  t.ok(Math.abs(c.at(13) - truth(13)) < 0.02 * truth(13), `13 rows after its own steps: ${c.at(13).toFixed(2)} ≈ ${truth(13).toFixed(2)}`);
+  t.ok(Math.abs(c.at(9) - truth(9)) < 0.02 * truth(9), `9 rows stays right: ${c.at(9).toFixed(2)}`);
+  t.ok(c.at(11) > c.at(9) && c.at(11) < c.at(13), `11 rows (never tried) lies between: ${c.at(11).toFixed(2)}`);
+  t.ok(c.at(17) > c.at(13), `17 rows (never tried) costs more than 13: ${c.at(17).toFixed(2)}`);
+  const once = new OnlineCost(base);
+  for (let i = 0; i < 200; i++) once.observe(9, 10.9);
+  once.observe(13, 2 * 10.9);
+  const r = once.at(13) / once.fitAt(13);
+  t.ok(r > 1.2 && r < 1.5, `one slow step moves its size a third of the way (×${r.toFixed(3)}, not ×2)`);
+});
+
 t.test('within one score bin, values keep the drafter\'s own order', async (t) => {
   const c = new ScoreCalibration();
   const b = new TreeBuilder(5);
