@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { errors, isSprigError } from '../common/errors.ts';
 import { loadEngine, type LoadedEngine } from '../engine/load.ts';
 import { decodeAfter, IncrementalDetokenizer } from '../model/detokenizer.ts';
-import { generate } from '../engine/generate.ts';
+import { generate, type GenerateRequest } from '../engine/generate.ts';
 import { DEFAULT_DRAFTERS, DRAFTER_NAMES, parseDrafters } from '../drafters/registry.ts';
 import { DEFAULT_SUFFIX_CACHE_REQUESTS } from '../drafters/suffix-cache.ts';
 import { budgetArg, floatArg, intArg, QUANTIZE_HELP, quantizeArg, CTX_HELP } from './args.ts';
@@ -109,15 +109,7 @@ export function registerGenerate(program: Command): void {
       const detok = new IncrementalDetokenizer(tokenizer, { context: promptTokens });
       const result = await generate(
         runner,
-        {
-          promptTokens,
-          maxTokens: flags.maxTokens,
-          sampling: { temperature: flags.temperature, topK: flags.topK, topP: flags.topP, seed: flags.seed },
-          eosIds: tokenizer.eosIds.length ? tokenizer.eosIds : undefined,
-          drafters,
-          treeBudget: flags.treeBudget,
-          maxTreeTokens: flags.maxTreeTokens,
-        },
+        requestFor(promptTokens, flags, drafters, tokenizer.eosIds),
         flags.json ? undefined : (toks) => {
           for (const t of toks) process.stdout.write(detok.push(t));
         },
@@ -143,6 +135,19 @@ export function registerGenerate(program: Command): void {
 }
 
 /** Every item of the --prompts files, in file order, ids made unique across files (as sprig bench does). */
+/** One generation's request from the command's flags (single prompt and batch alike). */
+function requestFor(promptTokens: number[], flags: GenerateFlags, drafters: string[], eosIds: readonly number[]): GenerateRequest {
+  return {
+    promptTokens,
+    maxTokens: flags.maxTokens,
+    sampling: { temperature: flags.temperature, topK: flags.topK, topP: flags.topP, seed: flags.seed },
+    eosIds: eosIds.length ? [...eosIds] : undefined,
+    drafters,
+    treeBudget: flags.treeBudget,
+    maxTreeTokens: flags.maxTreeTokens,
+  };
+}
+
 function loadPrompts(files: string[]): WorkloadItem[] {
   if (files.length === 0) throw errors.invalidParam('--prompts needs at least one file', 'prompts');
   return selectItems(files.flatMap((f) => loadPromptFile(path.resolve(f))), {});
@@ -182,15 +187,7 @@ async function generateBatch(engine: LoadedEngine, items: WorkloadItem[], flags:
       try {
         result = await generate(
           runner,
-          {
-            promptTokens,
-            maxTokens: flags.maxTokens,
-            sampling: { temperature: flags.temperature, topK: flags.topK, topP: flags.topP, seed: flags.seed },
-            eosIds: tokenizer.eosIds.length ? tokenizer.eosIds : undefined,
-            drafters,
-            treeBudget: flags.treeBudget,
-            maxTreeTokens: flags.maxTreeTokens,
-          },
+          requestFor(promptTokens, flags, drafters, tokenizer.eosIds),
           undefined,
           engine.resources,
         );

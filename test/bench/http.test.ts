@@ -20,16 +20,20 @@ function sink() {
   return { write: (s: string) => ((text += s), true), isTTY: false, get text() { return text; } };
 }
 
-t.test('a concurrency sweep against a Sprig server started in the test', async (t) => {
+/** A Sprig server on the test model; a fixed tree budget: 'auto' sizes trees from timings, and these tests check plumbing. */
+async function sprigServer(t: Test, maxConcurrent: number) {
   const runner = await ModelRunner.load(MODEL, { threads: 1 });
   const tokenizer = await loadTokenizer(MODEL, runner.source.generationConfig);
-  // A fixed tree budget: 'auto' sizes trees from timings, and this test checks plumbing, not this machine's speed.
-  const app = buildApp({ maxConcurrent: 4, treeBudget: 8 }, { engine: createEngine({ runner, tokenizer, modelId: 'bench-test' }), logger: false });
+  const app = buildApp({ maxConcurrent, treeBudget: 8 }, { engine: createEngine({ runner, tokenizer, modelId: 'bench-test' }), logger: false });
   t.teardown(async () => {
     await app.close();
     await runner.dispose();
   });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { url: await app.listen({ host: '127.0.0.1', port: 0 }), tokenizer };
+}
+
+t.test('a concurrency sweep against a Sprig server started in the test', async (t) => {
+  const { url } = await sprigServer(t, 4);
   const dir = t.testdir();
   const prompts = path.join(dir, 'p.jsonl');
   fs.writeFileSync(prompts, [
@@ -174,14 +178,7 @@ t.test('sseData handles CRLF framing and multi-line data', async (t) => {
 });
 
 t.test('a prompt longer than the Sprig server\'s context window is skipped in every configuration, the others measured', async (t) => {
-  const runner = await ModelRunner.load(MODEL, { threads: 1 });
-  const tokenizer = await loadTokenizer(MODEL, runner.source.generationConfig);
-  const app = buildApp({ maxConcurrent: 2, treeBudget: 8 }, { engine: createEngine({ runner, tokenizer, modelId: 'bench-test' }), logger: false });
-  t.teardown(async () => {
-    await app.close();
-    await runner.dispose();
-  });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const { url, tokenizer } = await sprigServer(t, 2);
   const dir = t.testdir();
   const prompts = path.join(dir, 'p.jsonl');
   const long = 'one two three four five six seven eight nine ten '.repeat(120);
