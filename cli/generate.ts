@@ -134,7 +134,6 @@ export function registerGenerate(program: Command): void {
     });
 }
 
-/** Every item of the --prompts files, in file order, ids made unique across files (as sprig bench does). */
 /** One generation's request from the command's flags (single prompt and batch alike). */
 function requestFor(promptTokens: number[], flags: GenerateFlags, drafters: string[], eosIds: readonly number[]): GenerateRequest {
   return {
@@ -148,6 +147,7 @@ function requestFor(promptTokens: number[], flags: GenerateFlags, drafters: stri
   };
 }
 
+/** Every item of the --prompts files, in file order, ids made unique across files (as sprig bench does). */
 function loadPrompts(files: string[]): WorkloadItem[] {
   if (files.length === 0) throw errors.invalidParam('--prompts needs at least one file', 'prompts');
   return selectItems(files.flatMap((f) => loadPromptFile(path.resolve(f))), {});

@@ -79,7 +79,6 @@ export class SuffixCache {
     return [...this.entries.values()];
   }
 
-
   /** Writes the kept outputs (least recently used first) through a temp file, so a crash never leaves half a file. */
   save(file: string): void {
     const outputs = this.outputs();

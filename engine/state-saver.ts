@@ -4,8 +4,8 @@
 // save, atomically (through a temp file, fsynced, renamed), and off the engine's event loop as far as it can be:
 // the suffix cache is serialized in ~2 ms slices and both files are written on libuv's thread pool, so
 // generations running on this thread stall for a slice, not for the whole save. Measured on a busy 2-core VM: a
-// full default cache (256 outputs of 2,048 tokens, 3 MB of JSON) took 38–46 ms to save in one go (200–400 ms
-// once the heap held that cache's suffix trie: GC), sliced its slices took ~2.5 ms; the recycling matrix
+// cache of 256 outputs of 2,048 tokens (3 MB of JSON) took 38–46 ms to save in one go, its slices ~2.5 ms each
+// (the serialization grows with the outputs kept: --suffix-cache-requests, default 1024); the recycling matrix
 // (4–7 MB) 6–20 ms in one go, 0.5–2 ms to copy for the async write. A failed save is logged and retried at
 // the next tick.
 import { writeFileAtomicAsync } from '../common/files.ts';
